@@ -1,0 +1,96 @@
+"""The agent interface and the table of agent names.
+
+Every agent, trained or not, answers the same four calls:
+
+    act(observation, info) -> action          # info may carry "action_mask"
+    learn(env_or_data, budget, callback) -> dict[str, float]
+    save(path) -> None                         # path is a directory, written atomically
+    Agent.load(path) -> Agent
+
+A checkpoint directory holds `agent.json` (the agent's name, world and parameters) beside the
+agent's own files, so `load_agent(path)` rebuilds any agent without being told its class.
+Agents are built with `make_agent(name, world_id, seed=..., **params)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from gridworlds.registry import load
+
+# Called by learners at their natural reporting points with the environment steps done so far and
+# the latest training metrics. Returning False asks the learner to stop early.
+Callback = Callable[[int, dict[str, float]], bool | None]
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+    world_id: str
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any: ...
+
+    def learn(
+        self, env_or_data: Any, budget: int, callback: Callback | None = None
+    ) -> dict[str, float]: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: str | Path) -> Agent: ...
+
+
+# name -> {world id or "*": "module:Class"}. "*" serves every world without an entry of its own.
+AGENTS: dict[str, dict[str, str]] = {
+    "random": {"*": "gridworlds.agents.simple:RandomAgent"},
+    "greedy": {"gridworlds/2048-v0": "gridworlds.agents.game2048:Greedy2048"},
+    "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
+}
+
+MANIFEST = "agent.json"
+
+
+def agent_class(name: str, world_id: str) -> type:
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent name {name!r}; known names: {', '.join(sorted(AGENTS))}")
+    by_world = AGENTS[name]
+    target = by_world.get(world_id, by_world.get("*"))
+    if target is None:
+        raise ValueError(
+            f"agent {name!r} does not play {world_id!r}; it plays: {', '.join(sorted(by_world))}"
+        )
+    return load(target)
+
+
+def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any) -> Agent:
+    """Build a registered agent for a world. Unknown parameters raise a ValueError naming them."""
+    cls = agent_class(name, world_id)
+    try:
+        return cls(world_id=world_id, seed=seed, **params)
+    except TypeError as error:
+        raise ValueError(f"agent {name!r}: bad parameters {sorted(params)}: {error}") from None
+
+
+def load_agent(path: str | Path) -> Agent:
+    """Rebuild whatever agent saved the checkpoint directory at `path`."""
+    manifest = read_manifest(path)
+    return agent_class(manifest["name"], manifest["world_id"]).load(path)
+
+
+def write_manifest(directory: Path, name: str, world_id: str, params: dict[str, Any]) -> None:
+    text = json.dumps({"name": name, "world_id": world_id, "params": params}, indent=2)
+    (Path(directory) / MANIFEST).write_text(text)
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    file = Path(path) / MANIFEST
+    if not file.is_file():
+        raise ValueError(f"{path} is not an agent checkpoint: it has no {MANIFEST}")
+    manifest = json.loads(file.read_text())
+    for key in ("name", "world_id", "params"):
+        if key not in manifest:
+            raise ValueError(f"{file}: missing field {key!r}")
+    return manifest

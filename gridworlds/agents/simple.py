@@ -1,0 +1,70 @@
+"""Agents that need no training, and the base they share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+
+
+class UntrainedAgent:
+    """An agent whose behaviour is fixed by its parameters: learn does nothing, save keeps them."""
+
+    name = "untrained"
+
+    def __init__(self, world_id: str, seed: int | None = None):
+        self.world_id = world_id
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def params(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+    def learn(
+        self, env_or_data: Any, budget: int, callback: Callback | None = None
+    ) -> dict[str, float]:
+        return {}
+
+    def save(self, path: str | Path) -> None:
+        with atomic.directory(path) as tmp:
+            write_manifest(tmp, self.name, self.world_id, self.params())
+
+    @classmethod
+    def load(cls, path: str | Path) -> UntrainedAgent:
+        manifest = read_manifest(path)
+        return cls(world_id=manifest["world_id"], **manifest["params"])
+
+
+def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:
+    """The legal-action mask, wherever the world puts it (gymnasium: info; pettingzoo: observation)."""
+    if "action_mask" in info:
+        return np.asarray(info["action_mask"])
+    if isinstance(observation, dict) and "action_mask" in observation:
+        return np.asarray(observation["action_mask"])
+    return None
+
+
+class RandomAgent(UntrainedAgent):
+    """Uniform over the legal actions (over all actions of a Discrete space if the world has no mask)."""
+
+    name = "random"
+
+    def __init__(self, world_id: str, seed: int | None = None):
+        super().__init__(world_id, seed)
+        self._action_space = None
+
+    def act(self, observation: Any, info: dict[str, Any]) -> int:
+        mask = action_mask(observation, info)
+        if mask is not None and mask.any():
+            return int(self.rng.choice(np.flatnonzero(mask)))
+        if self._action_space is None:
+            from gridworlds.registry import make
+
+            env = make(self.world_id)
+            self._action_space = env.action_space
+            env.close()
+        return int(self.rng.integers(self._action_space.n))

@@ -1,0 +1,124 @@
+"""The `gridworlds` command: list, run, eval, view, bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gridworlds.registry import WORLDS
+
+
+def _list(args: argparse.Namespace) -> None:
+    rows = [("id", "kind", "observation space", "action space", "description")]
+    for spec in WORLDS.values():
+        rows.append((spec.id, spec.kind, *spec.spaces(), spec.description))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[-1]
+        )
+
+
+def _run(args: argparse.Namespace) -> None:
+    from gridworlds.runner import run_experiment
+
+    run_experiment(
+        args.experiment,
+        overrides=args.set,
+        seeds=args.seeds,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        runs_dir=args.runs_dir,
+        ray_address=args.ray,
+    )
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from gridworlds.runner import evaluate_command
+
+    evaluate_command(args.world, args.agent, episodes=args.episodes, seed=args.seed)
+
+
+def _view(args: argparse.Namespace) -> None:
+    from gridworlds.viewer.app import view
+
+    view(args.world, agent=args.agent, fps=args.fps, seed=args.seed)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from gridworlds.bench import run_world_bench
+
+    run_world_bench(args.world, quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridworlds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="print every registered world").set_defaults(func=_list)
+
+    run = commands.add_parser("run", help="run an experiment file")
+    run.add_argument("experiment", help="path to an experiment .toml file")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. --set train.budget=1000 (repeatable)",
+    )
+    run.add_argument("--seeds", help="seeds to run, e.g. 0-3 or 0,2,5 (default: the file's)")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    run.add_argument("--overwrite", action="store_true", help="delete earlier results of this run")
+    run.add_argument("--runs-dir", default="runs", help="where results go (default: runs/)")
+    run.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="ADDRESS",
+        help="send the seeds to a Ray cluster (default address: auto)",
+    )
+    run.set_defaults(func=_run)
+
+    evaluate = commands.add_parser("eval", help="evaluate an agent or a checkpoint on a world")
+    evaluate.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
+    evaluate.add_argument("--agent", default="random", help="agent name or checkpoint directory")
+    evaluate.add_argument("--episodes", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(func=_eval)
+
+    view = commands.add_parser("view", help="open a window: play, or watch an agent play")
+    view.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
+    view.add_argument(
+        "--agent", default=None, help="agent name or checkpoint directory (default: you play)"
+    )
+    view.add_argument(
+        "--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)"
+    )
+    view.add_argument("--seed", type=int, default=None)
+    view.set_defaults(func=_view)
+
+    bench = commands.add_parser("bench", help="measure a world's throughput and memory")
+    bench.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
+    bench.add_argument("--quick", action="store_true", help="shorter measurements")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as error:
+        print(f"gridworlds {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gridworlds {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

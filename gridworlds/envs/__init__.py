@@ -1,0 +1,1 @@
+"""Gymnasium and pettingzoo faces of the engines: spaces, argument checks, observations, render hooks."""

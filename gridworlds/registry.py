@@ -1,0 +1,103 @@
+"""One table of every world: id -> kind, entry points, viewer, metadata.
+
+Everything here is a string until it is used, so `import gridworlds` imports neither numba nor any
+engine. `register_gymnasium_ids()` (run on `import gridworlds`) puts the gymnasium worlds into
+gymnasium's registry; `make` builds any world, gymnasium or pettingzoo.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+GYMNASIUM = "gymnasium"
+PETTINGZOO_AEC = "pettingzoo-aec"
+PETTINGZOO_PARALLEL = "pettingzoo-parallel"
+
+
+@dataclass(frozen=True)
+class World:
+    """A registered world variant.
+
+    entry_point, vector_entry_point, viewer, episode_metrics and bench are "module:attribute"
+    strings, loaded on first use.
+    """
+
+    id: str
+    kind: str
+    description: str
+    entry_point: str
+    vector_entry_point: str | None = None
+    viewer: str | None = None
+    episode_metrics: str | None = None
+    bench: str | None = None
+    max_episode_steps: int | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def spaces(self) -> tuple[str, str]:
+        """(observation space, action space) as text, from a freshly made instance."""
+        env = make(self.id)
+        try:
+            if self.kind == GYMNASIUM:
+                return str(env.observation_space), str(env.action_space)
+            agent = env.possible_agents[0]
+            return str(env.observation_space(agent)), str(env.action_space(agent))
+        finally:
+            env.close()
+
+
+WORLDS: dict[str, World] = {
+    world.id: world
+    for world in [
+        World(
+            id="gridworlds/2048-v0",
+            kind=GYMNASIUM,
+            description="2048 on a 64-bit board; reward = merge score, illegal moves are no-ops",
+            entry_point="gridworlds.envs.game2048:Game2048Env",
+            vector_entry_point="gridworlds.envs.game2048:Game2048VectorEnv",
+            viewer="gridworlds.viewer.game2048:Game2048Renderer",
+            episode_metrics="gridworlds.envs.game2048:episode_metrics",
+            bench="gridworlds.bench.game2048:run",
+        ),
+    ]
+}
+
+
+def load(target: str) -> Any:
+    """Import "package.module:attribute" and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def world(world_id: str) -> World:
+    try:
+        return WORLDS[world_id]
+    except KeyError:
+        known = ", ".join(sorted(WORLDS))
+        raise ValueError(f"unknown world id {world_id!r}; known ids: {known}") from None
+
+
+def make(world_id: str, **kwargs: Any) -> Any:
+    """Build any world: a gymnasium Env, or a pettingzoo AEC / Parallel env, by its kind."""
+    spec = world(world_id)
+    if spec.kind == GYMNASIUM:
+        import gymnasium
+
+        register_gymnasium_ids()
+        return gymnasium.make(world_id, **kwargs)
+    return load(spec.entry_point)(**{**spec.kwargs, **kwargs})
+
+
+def register_gymnasium_ids() -> None:
+    import gymnasium
+
+    for spec in WORLDS.values():
+        if spec.kind == GYMNASIUM and spec.id not in gymnasium.registry:
+            gymnasium.register(
+                id=spec.id,
+                entry_point=spec.entry_point,
+                vector_entry_point=spec.vector_entry_point,
+                max_episode_steps=spec.max_episode_steps,
+                kwargs=spec.kwargs,
+            )
