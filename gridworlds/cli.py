@@ -14,11 +14,7 @@ def _list(args: argparse.Namespace) -> None:
         rows.append((spec.id, spec.kind, *spec.spaces(), spec.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[-1]
-        )
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -91,12 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = commands.add_parser("view", help="open a window: play, or watch an agent play")
     view.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
-    view.add_argument(
-        "--agent", default=None, help="agent name or checkpoint directory (default: you play)"
-    )
-    view.add_argument(
-        "--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)"
-    )
+    view.add_argument("--agent", default=None, help="agent name or checkpoint directory (default: you play)")
+    view.add_argument("--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)")
     view.add_argument("--seed", type=int, default=None)
     view.set_defaults(func=_view)
 

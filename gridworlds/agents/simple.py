@@ -24,9 +24,7 @@ class UntrainedAgent:
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed}
 
-    def learn(
-        self, env_or_data: Any, budget: int, callback: Callback | None = None
-    ) -> dict[str, float]:
+    def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
         return {}
 
     def save(self, path: str | Path) -> None:

@@ -234,9 +234,7 @@ def step_batch(boards, rngs, actions, restart, rewards, moved, legal):
             boards[i], rngs[i] = new_game(rngs[i])
             rewards[i], moved[i], legal[i] = 0, False, legal_bits(boards[i])
         else:
-            boards[i], rngs[i], rewards[i], moved[i], legal[i] = step(
-                boards[i], rngs[i], actions[i]
-            )
+            boards[i], rngs[i], rewards[i], moved[i], legal[i] = step(boards[i], rngs[i], actions[i])
 
 
 @numba.njit(cache=True)

@@ -70,9 +70,7 @@ class Game2048Env(gym.Env):
         self.observation = check_choice("observation", observation, OBSERVATIONS)
         self.illegal_action = check_choice("illegal_action", illegal_action, ILLEGAL_ACTIONS)
         self.illegal_reward = float(illegal_reward)
-        self.render_mode = check_choice(
-            "render_mode", render_mode, (None, *self.metadata["render_modes"])
-        )
+        self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.observation_space = _observation_space(self.observation)
         self.action_space = gym.spaces.Discrete(engine.NUM_ACTIONS)
         self.board = np.uint64(0)
@@ -113,9 +111,9 @@ class Game2048Env(gym.Env):
         grid = np.empty((4, 4), dtype=np.int8)
         engine.board_to_grid(self.board, grid)
         if self.observation == "onehot":
-            return (
-                grid[None] == np.arange(engine.MAX_EXPONENT + 1, dtype=np.int8)[:, None, None]
-            ).astype(np.int8)
+            return (grid[None] == np.arange(engine.MAX_EXPONENT + 1, dtype=np.int8)[:, None, None]).astype(
+                np.int8
+            )
         return grid
 
     def _info(self, illegal: bool) -> dict[str, Any]:
@@ -134,9 +132,7 @@ class Game2048Env(gym.Env):
             gym.logger.warn("render() called without a render_mode; pass render_mode= to gym.make")
             return None
         if self._renderer is None:
-            self._renderer = load(world(WORLD_ID).viewer)(
-                self.render_mode, self.metadata["render_fps"]
-            )
+            self._renderer = load(world(WORLD_ID).viewer)(self.render_mode, self.metadata["render_fps"])
         return self._renderer.render(self.render_state())
 
     def close(self):
@@ -179,13 +175,9 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.illegal_action = check_choice("illegal_action", illegal_action, ILLEGAL_ACTIONS)
         self.illegal_reward = float(illegal_reward)
         self.max_episode_steps = (
-            None
-            if max_episode_steps is None
-            else check_positive_int("max_episode_steps", max_episode_steps)
+            None if max_episode_steps is None else check_positive_int("max_episode_steps", max_episode_steps)
         )
-        self.render_mode = check_choice(
-            "render_mode", render_mode, (None, *self.metadata["render_modes"])
-        )
+        self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.single_observation_space = _observation_space(self.observation)
         self.single_action_space = gym.spaces.Discrete(engine.NUM_ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -205,13 +197,9 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
             missing = self.rngs == 0
             self.rngs[missing] = [_first_seed(self.np_random) for _ in range(missing.sum())]
         else:
-            seeds = (
-                range(seed, seed + self.num_envs) if isinstance(seed, int | np.integer) else seed
-            )
+            seeds = range(seed, seed + self.num_envs) if isinstance(seed, int | np.integer) else seed
             if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"seed must be an int or a list of {self.num_envs} ints, got {seed!r}"
-                )
+                raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {seed!r}")
             self.rngs[:] = [seed_state(s) for s in seeds]
         engine.new_game_batch(self.boards, self.rngs, self.legal)
         self.scores[:] = 0
