@@ -1,0 +1,185 @@
+"""stable-baselines3 behind the agent interface: PPO, or sb3-contrib's MaskablePPO with action masks.
+
+    make_agent("sb3", "gridworlds/2048-v0", seed=0, algo="MaskablePPO", n_envs=8, learning_rate=3e-4)
+
+Any keyword argument that is not one of this class's own is passed to the algorithm's constructor
+(learning_rate, n_steps, batch_size, gamma, ent_coef, policy_kwargs, ...); unknown ones are refused
+up front. torch and stable-baselines3 are imported only when this module is.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from sb3_contrib import MaskablePPO
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.simple import action_mask
+from gridworlds.registry import make
+
+ALGORITHMS = {"PPO": PPO, "MaskablePPO": MaskablePPO}
+MODEL_FILE = "model.zip"
+RESERVED = {"self", "env", "policy", "seed", "device", "verbose"}  # set by this adapter itself
+
+
+class _Reporter(BaseCallback):
+    """Hands the runner's callback the steps so far and the episodes finished since the last report.
+
+    SB3 reports at the end of each rollout but can stop only from a step, so a False from the
+    runner's callback stops training at the next step.
+    """
+
+    def __init__(self, callback: Callback | None):
+        super().__init__()
+        self.callback = callback
+        self.returns: list[float] = []
+        self.lengths: list[int] = []
+        self.scores: list[float] = []
+        self.last: dict[str, float] = {}
+        self.stop = False
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.returns.append(info["episode"]["r"])
+                self.lengths.append(info["episode"]["l"])
+                if "score" in info:
+                    self.scores.append(info["score"])
+        return not self.stop
+
+    def _on_rollout_end(self) -> None:
+        if not self.returns:
+            return
+        self.last = {
+            "episode_return": float(np.mean(self.returns)),
+            "episode_length": float(np.mean(self.lengths)),
+        }
+        if self.scores:
+            self.last["score"] = float(np.mean(self.scores))
+        self.returns, self.lengths, self.scores = [], [], []
+        if self.callback is not None and self.callback(self.num_timesteps, dict(self.last)) is False:
+            self.stop = True
+
+
+class SB3Agent:
+    """A stable-baselines3 learner for any gymnasium world of the suite.
+
+    Arguments: `algo` ("PPO" or "MaskablePPO"; MaskablePPO reads `action_masks()` while training and
+    `info["action_mask"]` while acting), `policy` (default "MlpPolicy"), `n_envs` (copies of the
+    env stepped together while learning), `normalize_reward` (scale rewards by a running estimate of
+    the return's spread while learning), `deterministic` (greedy actions when acting), and the
+    algorithm's own hyperparameters.
+    """
+
+    name = "sb3"
+
+    def __init__(
+        self,
+        world_id: str,
+        seed: int | None = None,
+        algo: str = "MaskablePPO",
+        policy: str = "MlpPolicy",
+        n_envs: int = 8,
+        normalize_reward: bool = False,
+        deterministic: bool = True,
+        **hyperparameters: Any,
+    ):
+        if algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED
+        unknown = sorted(set(hyperparameters) - accepted)
+        if unknown:
+            raise ValueError(f"{algo} does not take the parameters {unknown}")
+        if not isinstance(n_envs, int) or n_envs < 1:
+            raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+        self.world_id = world_id
+        self.seed = seed
+        self.algo = algo
+        self.policy = policy
+        self.n_envs = n_envs
+        self.normalize_reward = normalize_reward
+        self.deterministic = deterministic
+        self.hyperparameters = hyperparameters
+        self.model = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "algo": self.algo,
+            "policy": self.policy,
+            "n_envs": self.n_envs,
+            "normalize_reward": self.normalize_reward,
+            "deterministic": self.deterministic,
+            **self.hyperparameters,
+        }
+
+    def _vector_env(self, env: gym.Env | None) -> VecEnv:
+        """n_envs copies of `env` (same id and arguments), each recording its episodes.
+
+        With normalize_reward, rewards are divided by a running estimate of the return's spread;
+        2048's merge rewards run into the thousands, which swamps the value loss otherwise.
+        Acting needs no such statistics, so they are not saved.
+        """
+        if env is not None and env.spec is not None:
+            spec = env.spec
+
+            def build():
+                return Monitor(gym.make(spec))
+        else:
+
+            def build():
+                return Monitor(make(self.world_id))
+
+        vec_env = DummyVecEnv([build] * self.n_envs)
+        vec_env.seed(self.seed)
+        if self.normalize_reward:
+            vec_env = VecNormalize(vec_env, norm_obs=False, norm_reward=True)
+        return vec_env
+
+    def learn(self, env: gym.Env | None, budget: int, callback: Callback | None = None) -> dict[str, float]:
+        """Train for `budget` more environment steps on copies of `env`; return the last metrics."""
+        vec_env = self._vector_env(env)
+        if self.model is None:
+            self.model = ALGORITHMS[self.algo](
+                self.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
+            )
+        else:
+            self.model.set_env(vec_env)
+        reporter = _Reporter(callback)
+        self.model.learn(total_timesteps=budget, callback=reporter, reset_num_timesteps=False)
+        vec_env.close()
+        return {"steps": float(self.model.num_timesteps), **reporter.last}
+
+    def act(self, observation: Any, info: dict[str, Any]) -> int:
+        if self.model is None:
+            raise RuntimeError("this sb3 agent has not learned yet: call learn() or load a checkpoint")
+        if self.algo == "MaskablePPO":
+            action, _ = self.model.predict(
+                observation, deterministic=self.deterministic, action_masks=action_mask(observation, info)
+            )
+        else:
+            action, _ = self.model.predict(observation, deterministic=self.deterministic)
+        return int(action)
+
+    def save(self, path: str | Path) -> None:
+        if self.model is None:
+            raise RuntimeError("nothing to save: this sb3 agent has not learned yet")
+        with atomic.directory(path) as tmp:
+            self.model.save(tmp / MODEL_FILE)
+            write_manifest(tmp, self.name, self.world_id, self.params())
+
+    @classmethod
+    def load(cls, path: str | Path) -> SB3Agent:
+        manifest = read_manifest(path)
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.model = ALGORITHMS[agent.algo].load(Path(path) / MODEL_FILE, device="cpu")
+        return agent
