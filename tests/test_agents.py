@@ -1,0 +1,106 @@
+"""The agent table, the untrained agents, and the stable-baselines3 adapter."""
+
+import numpy as np
+import pytest
+
+import gridworlds
+from gridworlds.agents import AGENTS, Agent, load_agent, make_agent
+from gridworlds.agents.game2048 import observation_to_board
+from gridworlds.engines import game2048 as engine
+
+ID = "gridworlds/2048-v0"
+
+
+def test_unknown_names_and_parameters_are_refused():
+    with pytest.raises(ValueError, match="unknown agent name 'nope'"):
+        make_agent("nope", ID)
+    with pytest.raises(ValueError, match="bad parameters"):
+        make_agent("random", ID, temperature=2.0)
+    with pytest.raises(ValueError, match="does not play"):
+        make_agent("greedy", "gridworlds/Elsewhere-v0")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in AGENTS if n != "sb3"))
+def test_untrained_agents_play_legal_moves_and_round_trip(name, tmp_path):
+    agent = make_agent(name, ID, seed=1)
+    assert isinstance(agent, Agent)
+    assert agent.learn(None, 0) == {}
+    env = gridworlds.make(ID)
+    obs, info = env.reset(seed=0)
+    for _ in range(50):
+        action = agent.act(obs, info)
+        assert info["action_mask"][action]
+        obs, _, terminated, _, info = env.step(action)
+        if terminated:
+            obs, info = env.reset()
+    agent.save(tmp_path / "ckpt")
+    copy = load_agent(tmp_path / "ckpt")
+    assert type(copy) is type(agent) and copy.seed == 1
+    # Same seed, same choices.
+    fresh = make_agent(name, ID, seed=1)
+    assert [copy.act(obs, info) for _ in range(20)] == [fresh.act(obs, info) for _ in range(20)]
+
+
+def test_greedy_takes_the_biggest_merge():
+    grid = np.array([[1, 1, 0, 0], [2, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0]])  # 2 2 / 4 / 4 / 8
+    obs = grid.astype(np.int8)
+    agent = make_agent("greedy", ID, seed=0)
+    # Left or right merges the 2s (4 points); up or down merges the 4s (8 points).
+    assert agent.act(obs, {}) in (engine.UP, engine.DOWN)
+    planes = (grid[None] == np.arange(16)[:, None, None]).astype(np.int8)
+    assert observation_to_board(planes) == observation_to_board(obs)
+
+
+def test_greedy_beats_random():
+    from gridworlds.runner import evaluate
+
+    scores = {
+        name: evaluate(make_agent(name, ID, seed=0), ID, {}, episodes=20, seed=0)["score"]
+        for name in ("random", "greedy")
+    }
+    assert scores["greedy"] > 1.5 * scores["random"]
+
+
+def test_load_refuses_a_directory_without_manifest(tmp_path):
+    with pytest.raises(ValueError, match="not an agent checkpoint"):
+        load_agent(tmp_path)
+
+
+def test_sb3_refuses_unknown_hyperparameters():
+    pytest.importorskip("sb3_contrib")
+    with pytest.raises(ValueError, match="learning_rat"):
+        make_agent("sb3", ID, learning_rat=0.1)
+    with pytest.raises(ValueError, match="algo"):
+        make_agent("sb3", ID, algo="DQN9")
+
+
+@pytest.mark.parametrize("algo", ["MaskablePPO", "PPO"])
+def test_sb3_learns_saves_and_acts(algo, tmp_path):
+    pytest.importorskip("sb3_contrib")
+    agent = make_agent("sb3", ID, seed=0, algo=algo, n_envs=2, n_steps=64, batch_size=64, n_epochs=1)
+    reports = []
+    metrics = agent.learn(gridworlds.make(ID), 512, lambda step, m: reports.append((step, m)))
+    assert metrics["steps"] == 512
+    assert [step for step, _ in reports] == [128, 256, 384, 512]  # one per rollout of 2 envs x 64 steps
+    assert reports[-1][1]["episode_return"] > 0 and metrics["score"] > 0
+    agent.save(tmp_path / "ckpt")
+    copy = load_agent(tmp_path / "ckpt")
+    env = gridworlds.make(ID)
+    obs, info = env.reset(seed=0)
+    for _ in range(30):
+        action = agent.act(obs, info)
+        assert copy.act(obs, info) == action
+        if algo == "MaskablePPO":
+            assert info["action_mask"][action]
+        obs, _, terminated, _, info = env.step(action)
+        if terminated:
+            obs, info = env.reset()
+    # Learning resumes from the loaded model's step count.
+    assert copy.learn(gridworlds.make(ID), 128)["steps"] == 640
+
+
+def test_sb3_callback_can_stop_learning():
+    pytest.importorskip("sb3_contrib")
+    agent = make_agent("sb3", ID, seed=0, n_envs=2, n_steps=32, batch_size=64, n_epochs=1)
+    steps = agent.learn(gridworlds.make(ID), 10_000, lambda step, m: False)["steps"]
+    assert steps < 10_000
