@@ -32,7 +32,8 @@ RESERVED = {"self", "env", "policy", "seed", "device", "verbose"}  # set by this
 
 
 class _Reporter(BaseCallback):
-    """Hands the runner's callback the steps so far and the episodes finished since the last report.
+    """After each rollout, hands the runner's callback the steps so far and the mean return, length
+    and score of the episodes finished since the last report (the previous means if none finished).
 
     SB3 reports at the end of each rollout but can stop only from a step, so a False from the
     runner's callback stops training at the next step.
@@ -57,15 +58,11 @@ class _Reporter(BaseCallback):
         return not self.stop
 
     def _on_rollout_end(self) -> None:
-        if not self.returns:
-            return
-        self.last = {
-            "episode_return": float(np.mean(self.returns)),
-            "episode_length": float(np.mean(self.lengths)),
-        }
-        if self.scores:
-            self.last["score"] = float(np.mean(self.scores))
-        self.returns, self.lengths, self.scores = [], [], []
+        if self.returns:
+            self.last = {"episode_return": float(np.mean(self.returns)), "episode_length": float(np.mean(self.lengths))}
+            if self.scores:
+                self.last["score"] = float(np.mean(self.scores))
+            self.returns, self.lengths, self.scores = [], [], []
         if self.callback is not None and self.callback(self.num_timesteps, dict(self.last)) is False:
             self.stop = True
 

@@ -1,7 +1,8 @@
 """A counter-based generator (SplitMix64) that numba kernels carry as one uint64 per environment.
 
 Engines draw all their randomness from here, so a world's state is plain arrays: the generator state
-is passed in and the advanced state comes back. One uint64 per environment keeps a batch of N worlds
+is passed in and the advanced state comes back. Explicit signatures keep the state uint64 when a
+Python caller passes a plain int. One uint64 per environment keeps a batch of N worlds
 bit-for-bit identical to N single worlds seeded the same way.
 """
 
@@ -19,7 +20,7 @@ _S32 = np.uint64(32)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit("UniTuple(u8, 2)(u8)", cache=True, inline="always")
 def next_u64(state):
     """Return (new_state, a uniformly random uint64)."""
     state = state + _GAMMA
@@ -29,14 +30,14 @@ def next_u64(state):
     return state, z ^ (z >> _S31)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit("Tuple((u8, i8))(u8, i8)", cache=True, inline="always")
 def next_below(state, n):
     """Return (new_state, an integer uniform in [0, n)) for 0 < n < 2**32 (Lemire's multiply-shift)."""
     state, z = next_u64(state)
     return state, np.int64(((z >> _S32) * np.uint64(n)) >> _S32)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit("Tuple((u8, f8))(u8)", cache=True, inline="always")
 def next_float(state):
     """Return (new_state, a float uniform in [0, 1))."""
     state, z = next_u64(state)

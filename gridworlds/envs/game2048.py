@@ -230,7 +230,8 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         terminated = (self.legal == 0) & ~restart
         truncated = np.zeros(self.num_envs, dtype=bool)
         if self.max_episode_steps is not None:
-            truncated = ~terminated & (self.lengths >= self.max_episode_steps)
+            # As gymnasium's TimeLimit does: a game that ends on its last allowed step is both.
+            truncated = (self.lengths >= self.max_episode_steps) & ~restart
         self.needs_reset = terminated | truncated
         return self._observe(), rewards, terminated, truncated, self._info(illegal)
 
