@@ -55,7 +55,7 @@ def test_greedy_beats_random():
     from gridworlds.runner import evaluate
 
     scores = {
-        name: evaluate(make_agent(name, ID, seed=0), ID, {}, episodes=20, seed=0)["score"]
+        name: evaluate(make_agent(name, ID, seed=0), ID, {}, episodes=20, seed=0)["score_mean"]
         for name in ("random", "greedy")
     }
     assert scores["greedy"] > 1.5 * scores["random"]

@@ -59,7 +59,10 @@ class _Reporter(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.returns:
-            self.last = {"episode_return": float(np.mean(self.returns)), "episode_length": float(np.mean(self.lengths))}
+            self.last = {
+                "episode_return": float(np.mean(self.returns)),
+                "episode_length": float(np.mean(self.lengths)),
+            }
             if self.scores:
                 self.last["score"] = float(np.mean(self.scores))
             self.returns, self.lengths, self.scores = [], [], []

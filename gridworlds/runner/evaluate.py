@@ -1,0 +1,118 @@
+"""Play an agent for whole episodes and summarise them; `gridworlds eval`."""
+
+from __future__ import annotations
+
+import os
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from gridworlds.agents import Agent, load_agent, make_agent
+from gridworlds.registry import GYMNASIUM, load, make, world
+
+
+def evaluate(
+    agent: Agent,
+    world_id: str,
+    env_kwargs: dict[str, Any],
+    episodes: int,
+    seed: int,
+    max_steps: int = 0,
+    progress: bool | dict[str, Any] = False,
+) -> dict[str, float]:
+    """Play `episodes` episodes of `gridworlds.make(world_id, **env_kwargs)`, episode k reset with seed + k.
+
+    Returns return_mean, return_std, return_min, return_max, length_mean; `<metric>_mean` for each
+    metric of the world's episode_metrics hook (for 2048: score, max_tile and the reach rates
+    reached_2048 ... reached_32768); score_max when there is a score; and moves_per_second, the
+    speed of agent and world together. max_steps > 0 cuts episodes off after that many steps.
+    progress: False, True, or keyword arguments for the tqdm bar.
+    """
+    spec = world(world_id)
+    if spec.kind != GYMNASIUM:
+        raise ValueError(f"evaluating {spec.kind} worlds such as {world_id} is not supported yet")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    episode_metrics = load(spec.episode_metrics) if spec.episode_metrics else None
+    bar = {"desc": "evaluate", **progress} if isinstance(progress, dict) else {}
+
+    env = make(world_id, **env_kwargs)
+    returns, lengths = [], []
+    metrics: dict[str, list[float]] = defaultdict(list)
+    start = time.perf_counter()
+    try:
+        for k in tqdm(range(episodes), unit="episode", disable=progress is False, **bar):
+            observation, info = env.reset(seed=seed + k)
+            total, length, done = 0.0, 0, False
+            while not done and (max_steps == 0 or length < max_steps):
+                observation, reward, terminated, truncated, info = env.step(agent.act(observation, info))
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            returns.append(total)
+            lengths.append(length)
+            for name, value in (episode_metrics(info) if episode_metrics else {}).items():
+                metrics[name].append(value)
+    finally:
+        env.close()
+    elapsed = time.perf_counter() - start
+
+    result = {
+        "return_mean": float(np.mean(returns)),
+        "return_std": float(np.std(returns)),
+        "return_min": float(np.min(returns)),
+        "return_max": float(np.max(returns)),
+        "length_mean": float(np.mean(lengths)),
+    }
+    result.update({f"{name}_mean": float(np.mean(values)) for name, values in metrics.items()})
+    if "score" in metrics:
+        result["score_max"] = float(np.max(metrics["score"]))
+    result["moves_per_second"] = sum(lengths) / elapsed
+    return result
+
+
+def evaluate_command(world_id: str, agent: str, episodes: int = 100, seed: int = 0) -> dict[str, float]:
+    """`gridworlds eval WORLD --agent NAME_OR_CHECKPOINT`: evaluate, print a table, return the metrics."""
+    world(world_id)  # an unknown id fails before anything is built
+    if episodes < 1:
+        raise ValueError(f"--episodes must be a positive integer, got {episodes}")
+    env_kwargs: dict[str, Any] = {}
+    if Path(agent).is_dir():
+        player = load_agent(agent)
+        if player.world_id != world_id:
+            raise ValueError(f"{agent} holds an agent for {player.world_id}, not for {world_id}")
+        # A checkpoint of a run plays the world as configured for that run (e.g. onehot observations).
+        config = Path(agent).parent / "config.toml"
+        if config.is_file():
+            env_kwargs = tomllib.loads(config.read_text()).get("env", {})
+    elif "/" in agent or os.sep in agent:
+        raise ValueError(f"{agent} is not a checkpoint directory")
+    else:
+        player = make_agent(agent, world_id, seed=seed)
+
+    metrics = evaluate(player, world_id, env_kwargs, episodes, seed, progress=True)
+    print(
+        f"{agent} on {world_id}, {episodes} episodes from seed {seed}"
+        + (f", env {env_kwargs}" if env_kwargs else "")
+    )
+    print(format_table([("metric", "value"), *((name, f"{value:.6g}") for name, value in metrics.items())]))
+    return metrics
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> str:
+    """Aligned text columns: the first left-aligned (names), the others right-aligned (numbers)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)

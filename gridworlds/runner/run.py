@@ -1,0 +1,418 @@
+"""Run an experiment: for each seed, train and evaluate every agent, with logs, checkpoints and plots.
+
+What a run writes under runs/<name>/:
+
+    summary.json, evaluation.png   per agent, mean and std over the seeds of every final number
+    <seed>/config.toml             the resolved experiment, for this seed
+    <seed>/metrics.csv             the training log (below)
+    <seed>/checkpoint-<label>/     each agent's latest checkpoint (agent.save)
+    <seed>/progress.json           per agent: steps, training time and training metrics of its latest
+                                   checkpoint, and whether the agent is finished
+    <seed>/summary.json            per agent: final evaluation, steps, training time, final training metrics
+    <seed>/evaluation.png          final evaluation, a bar per agent
+    <seed>/training.png            training curves, when some agent was trained
+
+metrics.csv is in long format, `agent,step,time,metric,value`, one row per metric of each report,
+so a metric that appears late never changes the columns. step is the agent's cumulative
+environment steps; time its seconds of training wall time (summed over resumes, periodic
+evaluations included); periodic evaluations log their metrics with an `eval/` prefix.
+
+Every file is written atomically, so a run killed at any point resumes with `--resume`: finished
+agents are skipped, an unfinished one continues from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import time
+import tomllib
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+from tqdm import tqdm
+
+from gridworlds import atomic
+from gridworlds.agents import Agent, load_agent, make_agent
+from gridworlds.registry import make
+from gridworlds.runner.config import AgentSpec, Experiment, load_experiment, parse_seeds
+from gridworlds.runner.evaluate import evaluate, format_table
+from gridworlds.runner.plots import plot_evaluation, plot_training
+
+CONFIG, METRICS, PROGRESS, SUMMARY = "config.toml", "metrics.csv", "progress.json", "summary.json"
+COLUMNS = ("agent", "step", "time", "metric", "value")
+
+
+def run_experiment(
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    seeds: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    runs_dir: str | Path = "runs",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """`gridworlds run`: run every seed of an experiment file and return the summary over seeds.
+
+    overrides: "key=value" strings (`--set`); seeds: "0-3" or "0,2,5", replacing the file's seeds;
+    ray_address: run each seed as a Ray task on that cluster ("auto", "local", "ray://host:port")
+    instead of in local processes.
+    """
+    experiment = load_experiment(path, overrides)
+    if seeds is not None:
+        experiment = dataclasses.replace(experiment, seeds=parse_seeds(seeds))
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite contradict each other; pass one of them")
+    root = Path(runs_dir) / experiment.name
+    if root.is_dir() and any(root.iterdir()):
+        if overwrite:
+            shutil.rmtree(root)
+        elif not resume:
+            raise ValueError(
+                f"{root} already holds results; pass --resume to continue them or --overwrite to delete them"
+            )
+
+    start = time.perf_counter()
+    if ray_address is None:
+        results = _run_locally(experiment, root, resume)
+    else:
+        results = _run_on_ray(experiment, root, resume, ray_address)
+    summary = _aggregate(experiment, results)
+    atomic.write_text(root / SUMMARY, json.dumps(summary, indent=2))
+    plot_evaluation(
+        {label: _section(stats, "eval/", "mean") for label, stats in summary["agents"].items()},
+        {label: _section(stats, "eval/", "std") for label, stats in summary["agents"].items()},
+        root / "evaluation.png",
+        f"{experiment.name}: final evaluation, mean and std over seeds {experiment.seeds}",
+    )
+
+    spread = " ± std" if len(experiment.seeds) > 1 else ""
+    print(f"\n{experiment.name} on {experiment.world}: mean{spread} over seeds {experiment.seeds}")
+    print(_table(summary))
+    print(f"\ndone in {time.perf_counter() - start:.1f} s; results in {root}/")
+    print("  summary.json, evaluation.png  over the seeds")
+    print("  <seed>/                       config.toml, metrics.csv, summary.json, progress.json,")
+    print("                                checkpoint-<label>/, evaluation.png, training.png")
+    return summary
+
+
+def run_seed(
+    experiment: Experiment, seed: int, run_dir: Path, resume: bool, bars: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Train and evaluate every agent of the experiment with one seed; returns that seed's summary.
+
+    bars: keyword arguments (position, leave) for this seed's tqdm bars; None hides them.
+    """
+    run_dir = Path(run_dir)
+    config = dataclasses.replace(experiment, seeds=[seed]).to_dict()
+    if resume and (run_dir / CONFIG).is_file():
+        _check_same_config(run_dir / CONFIG, config)
+    atomic.write_text(run_dir / CONFIG, tomli_w.dumps(config))
+
+    run = _SeedRun(
+        experiment, seed, run_dir, MetricsLog(run_dir / METRICS), Progress(run_dir / PROGRESS, resume), bars
+    )
+    summary_file = run_dir / SUMMARY
+    earlier = json.loads(summary_file.read_text())["agents"] if resume and summary_file.is_file() else {}
+    summary = {"seed": seed, "agents": earlier}
+    for spec in experiment.agents:
+        state = run.progress.get(spec.label)
+        if state and state["finished"] and spec.label in earlier:
+            tqdm.write(f"seed {seed} {spec.label}: finished earlier, skipped")
+            continue
+        run.log.drop_after(spec.label, state["steps"] if state else -1)
+        summary["agents"][spec.label] = run.agent(spec)
+        atomic.write_text(summary_file, json.dumps(summary, indent=2))
+        run.progress.finish(spec.label)
+
+    rows = run.log.rows()
+    if rows:
+        plot_training(rows, run_dir / "training.png", f"{experiment.name}, seed {seed}: training")
+    evaluations = {label: entry["eval"] for label, entry in summary["agents"].items()}
+    plot_evaluation(
+        evaluations,
+        {label: {"return_mean": metrics["return_std"]} for label, metrics in evaluations.items()},
+        run_dir / "evaluation.png",
+        f"{experiment.name}, seed {seed}: final evaluation, {experiment.eval.episodes} episodes "
+        "(error bars: std of the return)",
+    )
+    return summary
+
+
+@dataclasses.dataclass
+class _SeedRun:
+    experiment: Experiment
+    seed: int
+    run_dir: Path
+    log: MetricsLog
+    progress: Progress
+    bars: dict[str, Any] | None
+
+    def agent(self, spec: AgentSpec) -> dict[str, Any]:
+        """Train what remains of one agent's budget, checkpoint it, evaluate it: its summary entry."""
+        checkpoint = self.run_dir / f"checkpoint-{spec.label}"
+        state = self.progress.get(spec.label)
+        if state:
+            agent = load_agent(checkpoint)
+            steps, train_time, train_metrics = state["steps"], state["train_time"], state["train_metrics"]
+        else:
+            try:
+                agent = make_agent(spec.name, self.experiment.world, seed=self.seed, **spec.params)
+            except ValueError as error:
+                raise ValueError(f"agent {spec.label!r}: {error}") from None
+            steps, train_time, train_metrics = 0, 0.0, {}
+        if steps < self.experiment.train.budget:
+            steps, train_time, train_metrics = self.train(agent, spec, checkpoint, steps, train_time)
+        agent.save(checkpoint)
+        # Recorded before the evaluation, so that a crash during it resumes without training again.
+        self.progress.record(spec.label, steps, train_time, train_metrics)
+
+        episodes = self.experiment.eval.episodes
+        bar = False if self.bars is None else {**self.bars, "desc": f"seed {self.seed} {spec.label} evaluate"}
+        evaluation = self.evaluate(agent, episodes, progress=bar)
+        tqdm.write(
+            f"seed {self.seed} {spec.label}: return {evaluation['return_mean']:.6g} ± "
+            f"{evaluation['return_std']:.3g} over {episodes} episodes after {steps} training steps"
+        )
+        return {"steps": steps, "train_time": train_time, "train": train_metrics, "eval": evaluation}
+
+    def train(
+        self, agent: Agent, spec: AgentSpec, checkpoint: Path, steps: int, train_time: float
+    ) -> tuple[int, float, dict[str, float]]:
+        """agent.learn over the rest of the budget; returns (steps, training time, final training metrics)."""
+        train = self.experiment.train
+        env = make(self.experiment.world, **self.experiment.env)
+        bar = tqdm(
+            total=train.budget,
+            initial=steps,
+            unit="step",
+            desc=f"seed {self.seed} {spec.label}",
+            disable=self.bars is None,
+            **(self.bars or {}),
+        )
+        start = time.perf_counter() - train_time  # the clock goes on from the checkpoint's time
+        last_step = steps
+        next_eval = _next_multiple(steps, train.eval_every)
+        next_checkpoint = _next_multiple(steps, train.checkpoint_every)
+
+        def callback(step: int, metrics: dict[str, float]) -> None:
+            nonlocal last_step, next_eval, next_checkpoint
+            elapsed = time.perf_counter() - start
+            last_step = step
+            self.log.write(spec.label, step, elapsed, metrics)
+            bar.update(step - bar.n)
+            bar.set_postfix({name: f"{value:.4g}" for name, value in metrics.items()}, refresh=False)
+            if step >= next_eval:
+                evaluation = self.evaluate(agent, train.eval_episodes)
+                self.log.write(spec.label, step, elapsed, {f"eval/{k}": v for k, v in evaluation.items()})
+                next_eval = _next_multiple(step, train.eval_every)
+            if step >= next_checkpoint:
+                agent.save(checkpoint)
+                # Only after the save, so that progress.json never points at a checkpoint not yet there.
+                self.progress.record(spec.label, step, elapsed, dict(metrics))
+                next_checkpoint = _next_multiple(step, train.checkpoint_every)
+
+        try:
+            final_metrics = agent.learn(env, train.budget - steps, callback)
+        finally:
+            bar.close()
+            env.close()
+        # A learner's last report can fall short of its budget, and a learner may not report at all.
+        return max(last_step, train.budget), time.perf_counter() - start, dict(final_metrics)
+
+    def evaluate(
+        self, agent: Agent, episodes: int, progress: bool | dict[str, Any] = False
+    ) -> dict[str, float]:
+        # Every agent of a seed plays the same games, a paired comparison; each seed has its own games.
+        seed = 1_000_000 * (self.seed + 1)
+        experiment = self.experiment
+        return evaluate(
+            agent, experiment.world, experiment.env, episodes, seed, experiment.eval.max_steps, progress
+        )
+
+
+def _next_multiple(step: int, every: int) -> float:
+    """The first multiple of `every` after `step`; never, when every is 0."""
+    return (step // every + 1) * every if every else math.inf
+
+
+class MetricsLog:
+    """metrics.csv: `agent,step,time,metric,value` rows, appended as they come."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        if not path.is_file():
+            atomic.write_text(path, ",".join(COLUMNS) + "\n")
+
+    def write(self, agent: str, step: int, time: float, metrics: dict[str, float]) -> None:
+        # Opened per report and closed at once, so every row is on disk before training goes on.
+        with self.path.open("a", newline="") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerows(
+                [agent, step, f"{time:.3f}", name, repr(float(value))] for name, value in metrics.items()
+            )
+
+    def rows(self) -> list[dict[str, str]]:
+        with self.path.open(newline="") as file:
+            # A crash in the middle of a write can leave a last row cut short.
+            return [row for row in csv.DictReader(file) if None not in row.values()]
+
+    def drop_after(self, agent: str, step: int) -> None:
+        """Drop the agent's rows after `step`, its checkpoint: the resumed agent logs them again."""
+        kept = [row for row in self.rows() if row["agent"] != agent or int(row["step"]) <= step]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(kept)
+        atomic.write_text(self.path, text.getvalue())
+
+
+class Progress:
+    """progress.json: per agent label, its latest checkpoint's steps, training time and training
+    metrics, and whether the agent is finished (trained, evaluated and in summary.json)."""
+
+    def __init__(self, path: Path, resume: bool):
+        self.path = path
+        self.agents: dict[str, dict[str, Any]] = (
+            json.loads(path.read_text()) if resume and path.is_file() else {}
+        )
+
+    def get(self, label: str) -> dict[str, Any] | None:
+        return self.agents.get(label)
+
+    def record(self, label: str, steps: int, train_time: float, train_metrics: dict[str, float]) -> None:
+        self.agents[label] = {
+            "steps": steps,
+            "train_time": train_time,
+            "train_metrics": train_metrics,
+            "finished": False,
+        }
+        atomic.write_text(self.path, json.dumps(self.agents, indent=2))
+
+    def finish(self, label: str) -> None:
+        self.agents[label]["finished"] = True
+        atomic.write_text(self.path, json.dumps(self.agents, indent=2))
+
+
+def _check_same_config(path: Path, config: dict[str, Any]) -> None:
+    changed = _changed_fields(tomllib.loads(path.read_text()), config)
+    if changed:
+        raise ValueError(
+            f"cannot resume: {', '.join(changed)} changed since {path} was written; resume with the "
+            "same experiment and --set options, or pass --overwrite to start over"
+        )
+
+
+def _changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = dict.fromkeys([*old, *new])
+        return [
+            field for key in keys for field in _changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")
+        ]
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def _run_locally(experiment: Experiment, root: Path, resume: bool) -> list[dict[str, Any]]:
+    seeds = experiment.seeds
+    if len(seeds) == 1:
+        return [run_seed(experiment, seeds[0], root / str(seeds[0]), resume, bars={})]
+    # spawn, not fork: forking a process whose numba or tqdm threads are running can deadlock.
+    context = multiprocessing.get_context("spawn")
+    workers = min(len(seeds), os.cpu_count() or 1)
+    # One lock shared by all processes keeps their stacked tqdm bars from overwriting each other.
+    with ProcessPoolExecutor(
+        workers, context, initializer=tqdm.set_lock, initargs=(context.RLock(),)
+    ) as pool:
+        futures = [
+            pool.submit(run_seed, experiment, seed, root / str(seed), resume, {"position": i, "leave": False})
+            for i, seed in enumerate(seeds)
+        ]
+        return [future.result() for future in futures]
+
+
+def _run_on_ray(experiment: Experiment, root: Path, resume: bool, address: str) -> list[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--ray needs Ray; install it with: pip install 'gridworlds[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address)
+        except ConnectionError as error:
+            raise ValueError(f"cannot reach a Ray cluster at {address!r}: {error}") from None
+    try:
+        task = ray.remote(run_seed)
+        # Workers may run in other directories or on other machines: they get an absolute path, which
+        # on a cluster of several machines must be on a file system they share.
+        pending = {
+            task.remote(experiment, seed, root.resolve() / str(seed), resume, None): seed
+            for seed in experiment.seeds
+        }
+        results = {}
+        with tqdm(total=len(pending), desc="seeds", unit="seed") as bar:
+            while pending:
+                [done], _ = ray.wait(list(pending))
+                results[pending.pop(done)] = ray.get(done)
+                bar.update()
+        return [results[seed] for seed in experiment.seeds]
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _aggregate(experiment: Experiment, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per agent, the mean and std over seeds of each number of the seeds' summaries."""
+    agents = {}
+    for spec in experiment.agents:
+        per_seed = [_flatten(result["agents"][spec.label]) for result in results]
+        keys = dict.fromkeys(key for entry in per_seed for key in entry)
+        agents[spec.label] = {
+            key: _mean_std([entry[key] for entry in per_seed if key in entry]) for key in keys
+        }
+    return {"name": experiment.name, "world": experiment.world, "seeds": experiment.seeds, "agents": agents}
+
+
+def _flatten(entry: dict[str, Any]) -> dict[str, float]:
+    return {
+        "steps": entry["steps"],
+        "train_time": entry["train_time"],
+        **{f"eval/{name}": value for name, value in entry["eval"].items()},
+        **{f"train/{name}": value for name, value in entry["train"].items()},
+    }
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "std": std}
+
+
+def _section(stats: dict[str, dict[str, float]], prefix: str, statistic: str) -> dict[str, float]:
+    return {
+        key.removeprefix(prefix): stat[statistic] for key, stat in stats.items() if key.startswith(prefix)
+    }
+
+
+def _table(summary: dict[str, Any]) -> str:
+    labels = list(summary["agents"])
+    keys = dict.fromkeys(key for label in labels for key in summary["agents"][label])
+    several = len(summary["seeds"]) > 1
+
+    def cell(stat: dict[str, float] | None) -> str:
+        if stat is None:
+            return "-"
+        return f"{stat['mean']:.6g} ± {stat['std']:.2g}" if several else f"{stat['mean']:.6g}"
+
+    rows = [("metric", *labels)]
+    rows += [(key, *(cell(summary["agents"][label].get(key)) for label in labels)) for key in keys]
+    return format_table(rows)

@@ -1,0 +1,357 @@
+"""The experiment runner: config checks, --set, --seeds, runs and their files, resume, fan-out, evaluation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gridworlds import atomic
+from gridworlds.agents import AGENTS, make_agent, read_manifest, write_manifest
+from gridworlds.cli import main
+from gridworlds.registry import PETTINGZOO_AEC, WORLDS, World
+from gridworlds.runner import evaluate, evaluate_command, run_experiment
+from gridworlds.runner.config import load_experiment, parse_seeds
+from gridworlds.runner.run import COLUMNS
+
+WORLD = "gridworlds/2048-v0"
+
+BASELINES = """
+name = "tiny"
+world = "gridworlds/2048-v0"
+seeds = [0]
+
+[[agents]]
+name = "random"
+
+[[agents]]
+name = "greedy"
+
+[eval]
+episodes = 20
+"""
+
+# random finishes at once (it learns nothing), counting checkpoints every 20 steps and reports every 10.
+TRAINING = """
+name = "training"
+world = "gridworlds/2048-v0"
+
+[[agents]]
+name = "random"
+
+[[agents]]
+name = "counting"
+
+[train]
+budget = 100
+eval_every = 50
+eval_episodes = 2
+checkpoint_every = 20
+
+[eval]
+episodes = 2
+"""
+
+
+class Crash(Exception):
+    pass
+
+
+class CountingAgent:
+    """Learns nothing but counts its steps; reports every `report_every`; crashes at `crash_at` if set."""
+
+    name = "counting"
+    crash_at: int | None = None
+
+    def __init__(self, world_id: str, seed: int | None = None, report_every: int = 10):
+        self.world_id, self.seed, self.report_every = world_id, seed, report_every
+        self.steps = 0
+
+    def act(self, observation, info):
+        return int(np.flatnonzero(info["action_mask"])[0])
+
+    def learn(self, env, budget, callback=None):
+        for _ in range(budget):
+            self.steps += 1
+            if self.steps == CountingAgent.crash_at:
+                raise Crash(f"crashed at step {self.steps}")
+            if callback is not None and self.steps % self.report_every == 0:
+                callback(self.steps, {"steps_seen": float(self.steps)})
+        return {"steps_seen": float(self.steps)}
+
+    def save(self, path):
+        with atomic.directory(path) as tmp:
+            write_manifest(
+                tmp, self.name, self.world_id, {"seed": self.seed, "report_every": self.report_every}
+            )
+            (tmp / "steps.json").write_text(json.dumps(self.steps))
+
+    @classmethod
+    def load(cls, path):
+        manifest = read_manifest(path)
+        agent = cls(manifest["world_id"], **manifest["params"])
+        agent.steps = json.loads((Path(path) / "steps.json").read_text())
+        return agent
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    monkeypatch.setitem(AGENTS, "counting", {"*": f"{__name__}:CountingAgent"})
+    monkeypatch.setattr(CountingAgent, "crash_at", None)
+
+
+def write(tmp_path: Path, text: str, name: str = "x.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+# --- experiment files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASELINES + "[train]\nbudget = 'abc'\n", "train.budget must be a non-negative integer, got 'abc'"),
+        (BASELINES + "[train]\nbudget = true\n", "train.budget must be a non-negative integer, got True"),
+        (
+            BASELINES.replace("episodes = 20", "episodes = 0"),
+            "eval.episodes must be a positive integer, got 0",
+        ),
+        (BASELINES + "[trian]\n", "unknown field trian (did you mean train?)"),
+        (
+            BASELINES.replace('name = "greedy"', 'name = "greedy"\nlable = "g"'),
+            "unknown field agents.1.lable",
+        ),
+        (BASELINES.replace("2048-v0", "4096-v0"), "world must be a registered world id"),
+        (BASELINES.replace('"greedy"', '"grady"'), "agents.1.name must be a registered agent name"),
+        (BASELINES.replace('"greedy"', '"random"'), "agents.1.label must be unique"),
+        (BASELINES.replace('name = "tiny"', 'name = "a/b"'), "name must be a name of letters"),
+        (BASELINES.replace("seeds = [0]", "seeds = [1, 1]"), "seeds must be a non-empty array of distinct"),
+        (
+            BASELINES.replace('name = "greedy"', 'name = "greedy"\nparams = {seed = 3}'),
+            "agents.1.params.seed",
+        ),
+        ('world = "gridworlds/2048-v0"\n', "agents is missing"),
+        (BASELINES + "[env]\nobservation = 'rgb'\n", "env: observation must be one of"),
+        (BASELINES + "name = \n", "invalid TOML"),
+    ],
+)
+def test_bad_experiment_files_name_the_file_and_the_field(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ValueError, match="x.toml") as error:
+        load_experiment(path)
+    assert message in str(error.value)
+
+
+def test_defaults_are_filled_in(tmp_path):
+    experiment = load_experiment(write(tmp_path, BASELINES, "my-exp.toml"))
+    assert experiment.seeds == [0]
+    assert [(a.name, a.label, a.params) for a in experiment.agents] == [
+        ("random", "random", {}),
+        ("greedy", "greedy", {}),
+    ]
+    assert (experiment.train.budget, experiment.train.eval_episodes, experiment.eval.max_steps) == (0, 10, 0)
+    unnamed = load_experiment(write(tmp_path, BASELINES.replace('name = "tiny"', ""), "my-exp.toml"))
+    assert unnamed.name == "my-exp"
+
+
+def test_overrides_set_dotted_fields_as_toml_values(tmp_path):
+    overrides = [
+        "train.budget=1000",
+        "agents.1.label=greedy-2",
+        "agents.0.params.seed_offset=0.5",  # random refuses it when built, not here
+        "env.observation=onehot",
+        "seeds=[3, 4]",
+        'name="quoted"',
+    ]
+    experiment = load_experiment(write(tmp_path, BASELINES), overrides)
+    assert experiment.train.budget == 1000
+    assert experiment.agents[1].label == "greedy-2"
+    assert experiment.agents[0].params == {"seed_offset": 0.5}
+    assert experiment.env == {"observation": "onehot"}
+    assert experiment.seeds == [3, 4]
+    assert experiment.name == "quoted"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.budget", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("agents.5.name=x", "agents.5 is not an index"),
+        ("eval.episodes.x=1", "eval.episodes is 20, not a table"),
+        ("train.budget=abc", "train.budget must be a non-negative integer, got 'abc'"),
+    ],
+)
+def test_bad_overrides(tmp_path, override, message):
+    with pytest.raises(ValueError) as error:
+        load_experiment(write(tmp_path, BASELINES), [override])
+    assert message in str(error.value)
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("0,2,5") == [0, 2, 5]
+    assert parse_seeds("0-1, 7") == [0, 1, 7]
+    assert parse_seeds("4") == [4]
+    for bad in ["", "a", "3-1", "1,1", "-1", "0-", "1.5"]:
+        with pytest.raises(ValueError, match="--seeds"):
+            parse_seeds(bad)
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+def test_baselines_run_writes_every_file_and_greedy_beats_random(tmp_path, capsys):
+    run_experiment(write(tmp_path, BASELINES), runs_dir=tmp_path / "runs")
+    root = tmp_path / "runs" / "tiny"
+    seed_dir = root / "0"
+    assert sorted(p.name for p in root.iterdir()) == ["0", "evaluation.png", "summary.json"]
+    assert sorted(p.name for p in seed_dir.iterdir()) == [
+        "checkpoint-greedy",
+        "checkpoint-random",
+        "config.toml",
+        "evaluation.png",
+        "metrics.csv",
+        "progress.json",
+        "summary.json",
+    ]  # no training.png: nothing was trained
+    for png in (root / "evaluation.png", seed_dir / "evaluation.png"):
+        assert png.read_bytes().startswith(b"\x89PNG")
+    assert seed_dir.joinpath("metrics.csv").read_text() == ",".join(COLUMNS) + "\n"
+    assert (
+        tomllib.loads(seed_dir.joinpath("config.toml").read_text())
+        == load_experiment(write(tmp_path, BASELINES)).to_dict()
+    )
+    assert read_manifest(seed_dir / "checkpoint-greedy")["name"] == "greedy"
+    progress = json.loads(seed_dir.joinpath("progress.json").read_text())
+    assert {label: entry["finished"] for label, entry in progress.items()} == {"random": True, "greedy": True}
+
+    agents = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]
+    assert agents["greedy"]["eval"]["score_mean"] > agents["random"]["eval"]["score_mean"]
+    assert agents["greedy"]["steps"] == 0 and agents["greedy"]["train"] == {}
+    over_seeds = json.loads(root.joinpath("summary.json").read_text())
+    assert over_seeds["seeds"] == [0]
+    assert over_seeds["agents"]["greedy"]["eval/score_mean"] == {
+        "mean": agents["greedy"]["eval"]["score_mean"],
+        "std": 0.0,
+    }
+    assert "eval/reached_2048_mean" in capsys.readouterr().out
+
+    with pytest.raises(ValueError, match="--resume .* --overwrite"):
+        run_experiment(write(tmp_path, BASELINES), runs_dir=tmp_path / "runs")
+    run_experiment(
+        write(tmp_path, BASELINES), overrides=["eval.episodes=2"], overwrite=True, runs_dir=tmp_path / "runs"
+    )
+    assert tomllib.loads(seed_dir.joinpath("config.toml").read_text())["eval"]["episodes"] == 2
+
+    # `gridworlds eval` takes a checkpoint as well as a name.
+    metrics = evaluate_command(WORLD, str(seed_dir / "checkpoint-greedy"), episodes=2)
+    assert metrics["length_mean"] > 0 and "score_mean" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="not a checkpoint directory"):
+        evaluate_command(WORLD, str(tmp_path / "nowhere"), episodes=2)
+
+
+def test_resume_after_a_crash_finishes_the_budget_from_the_last_checkpoint(tmp_path, counting):
+    path = write(tmp_path, TRAINING)
+    seed_dir = tmp_path / "runs" / "training" / "0"
+    CountingAgent.crash_at = 75  # after the checkpoint at 60 and the report at 70
+    with pytest.raises(Crash):
+        run_experiment(path, runs_dir=tmp_path / "runs")
+    progress = json.loads(seed_dir.joinpath("progress.json").read_text())
+    assert progress["random"]["finished"] is True
+    assert (progress["counting"]["steps"], progress["counting"]["finished"]) == (60, False)
+    random_before = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]["random"]
+
+    with pytest.raises(ValueError, match="train.budget changed"):
+        run_experiment(path, overrides=["train.budget=200"], resume=True, runs_dir=tmp_path / "runs")
+
+    CountingAgent.crash_at = None
+    run_experiment(path, resume=True, runs_dir=tmp_path / "runs")
+    agents = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]
+    assert agents["random"] == random_before  # finished agents are not run again
+    assert agents["counting"]["steps"] == 100
+    assert agents["counting"]["train"] == {"steps_seen": 100.0}
+    assert json.loads(seed_dir.joinpath("progress.json").read_text())["counting"]["finished"] is True
+
+    rows = [row for row in read_csv(seed_dir / "metrics.csv") if row["agent"] == "counting"]
+    reports = [(int(row["step"]), float(row["value"])) for row in rows if row["metric"] == "steps_seen"]
+    assert reports == [(step, float(step)) for step in range(10, 101, 10)]  # each once, counting on from 60
+    assert [int(row["step"]) for row in rows if row["metric"] == "eval/return_mean"] == [50, 100]
+    assert (seed_dir / "training.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_two_seeds_fan_out_over_processes(tmp_path, capsys):
+    run_experiment(
+        write(tmp_path, BASELINES), overrides=["eval.episodes=3"], seeds="0-1", runs_dir=tmp_path / "runs"
+    )
+    root = tmp_path / "runs" / "tiny"
+    per_seed = [json.loads(root.joinpath(seed, "summary.json").read_text()) for seed in ("0", "1")]
+    assert [summary["seed"] for summary in per_seed] == [0, 1]
+    assert per_seed[0]["agents"]["random"]["eval"] != per_seed[1]["agents"]["random"]["eval"]  # other games
+    over_seeds = json.loads(root.joinpath("summary.json").read_text())
+    scores = [summary["agents"]["greedy"]["eval"]["score_mean"] for summary in per_seed]
+    assert over_seeds["seeds"] == [0, 1]
+    assert over_seeds["agents"]["greedy"]["eval/score_mean"] == pytest.approx(
+        {"mean": np.mean(scores), "std": np.std(scores, ddof=1)}
+    )
+    assert " ± " in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_seeds_as_ray_tasks(tmp_path):
+    pytest.importorskip("ray")
+    run_experiment(
+        write(tmp_path, BASELINES),
+        overrides=["eval.episodes=2"],
+        seeds="0-1",
+        runs_dir=tmp_path / "runs",
+        ray_address="local",
+    )
+    over_seeds = json.loads((tmp_path / "runs" / "tiny" / "summary.json").read_text())
+    assert over_seeds["seeds"] == [0, 1] and set(over_seeds["agents"]) == {"random", "greedy"}
+
+
+def test_cli_reports_user_errors_with_exit_status_2(tmp_path, capsys):
+    assert main(["run", str(write(tmp_path, BASELINES)), "--seeds", "3-1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+
+def test_evaluate_is_deterministic_given_the_seeds():
+    def run(agent_seed, seed, **kwargs):
+        metrics = evaluate(make_agent("random", WORLD, seed=agent_seed), WORLD, {}, 4, seed, **kwargs)
+        del metrics["moves_per_second"]  # the one measurement that is not a function of the seeds
+        return metrics
+
+    first = run(1, 10)
+    assert first == run(1, 10)
+    assert first != run(1, 11)
+    assert set(first) >= {
+        "return_mean",
+        "return_std",
+        "length_mean",
+        "score_mean",
+        "score_max",
+        "reached_2048_mean",
+    }
+    assert run(1, 10, max_steps=5)["length_mean"] == 5  # no game of 2048 ends within 5 moves
+
+
+def test_evaluate_refuses_pettingzoo_worlds(monkeypatch):
+    fake = World(id="gridworlds/Fake-v0", kind=PETTINGZOO_AEC, description="", entry_point="nowhere:Nothing")
+    monkeypatch.setitem(WORLDS, fake.id, fake)
+    with pytest.raises(ValueError, match="not supported yet"):
+        evaluate(make_agent("random", WORLD), fake.id, {}, 1, 0)
