@@ -6,15 +6,13 @@ import argparse
 import sys
 
 from gridworlds.registry import WORLDS
+from gridworlds.tables import format_table
 
 
 def _list(args: argparse.Namespace) -> None:
     rows = [("id", "kind", "observation space", "action space", "description")]
-    for spec in WORLDS.values():
-        rows.append((spec.id, spec.kind, *spec.spaces(), spec.description))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    rows += [(spec.id, spec.kind, *spec.spaces(), spec.description) for spec in WORLDS.values()]
+    print(format_table(rows, numbers=False))
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -34,7 +32,7 @@ def _run(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     from gridworlds.runner import evaluate_command
 
-    evaluate_command(args.world, args.agent, episodes=args.episodes, seed=args.seed)
+    evaluate_command(args.world, args.agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps)
 
 
 def _view(args: argparse.Namespace) -> None:
@@ -83,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--agent", default="random", help="agent name or checkpoint directory")
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--max-steps",
+        type=int,
+        default=0,
+        help="cut each episode off after this many steps (0: never); an agent without action masks "
+        "can repeat an illegal no-op move forever",
+    )
     evaluate.set_defaults(func=_eval)
 
     view = commands.add_parser("view", help="open a window: play, or watch an agent play")

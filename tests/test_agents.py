@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import gridworlds
-from gridworlds.agents import AGENTS, Agent, load_agent, make_agent
+from gridworlds.agents import AGENTS, Agent, load_agent, make_agent, read_manifest
 from gridworlds.agents.game2048 import observation_to_board
 from gridworlds.engines import game2048 as engine
+from gridworlds.runner import evaluate, evaluate_command
 
 ID = "gridworlds/2048-v0"
 
@@ -52,8 +53,6 @@ def test_greedy_takes_the_biggest_merge():
 
 
 def test_greedy_beats_random():
-    from gridworlds.runner import evaluate
-
     scores = {
         name: evaluate(make_agent(name, ID, seed=0), ID, {}, episodes=20, seed=0)["score_mean"]
         for name in ("random", "greedy")
@@ -74,18 +73,22 @@ def test_sb3_refuses_unknown_hyperparameters():
         make_agent("sb3", ID, algo="DQN9")
 
 
-@pytest.mark.parametrize("algo", ["MaskablePPO", "PPO"])
-def test_sb3_learns_saves_and_acts(algo, tmp_path):
+@pytest.mark.parametrize("algo, observation", [("MaskablePPO", "onehot"), ("PPO", "exponents")])
+def test_sb3_learns_saves_and_acts(algo, observation, tmp_path):
     pytest.importorskip("sb3_contrib")
     agent = make_agent("sb3", ID, seed=0, algo=algo, n_envs=2, n_steps=64, batch_size=64, n_epochs=1)
     reports = []
-    metrics = agent.learn(gridworlds.make(ID), 512, lambda step, m: reports.append((step, m)))
+    env = gridworlds.make(ID, observation=observation)
+    metrics = agent.learn(env, 512, lambda step, m: reports.append((step, m)))
     assert metrics["steps"] == 512
     assert [step for step, _ in reports] == [128, 256, 384, 512]  # one per rollout of 2 envs x 64 steps
     assert reports[-1][1]["episode_return"] > 0 and metrics["score"] > 0
     agent.save(tmp_path / "ckpt")
     copy = load_agent(tmp_path / "ckpt")
-    env = gridworlds.make(ID)
+    # The checkpoint remembers the world's arguments, so evaluations and viewers play what it learned.
+    assert read_manifest(tmp_path / "ckpt")["env"] == {"observation": observation}
+    # PPO without masks may repeat an illegal no-op move forever, hence the step cap.
+    assert evaluate_command(ID, str(tmp_path / "ckpt"), episodes=1, max_steps=500)["length_mean"] > 0
     obs, info = env.reset(seed=0)
     for _ in range(30):
         action = agent.act(obs, info)
@@ -96,7 +99,7 @@ def test_sb3_learns_saves_and_acts(algo, tmp_path):
         if terminated:
             obs, info = env.reset()
     # Learning resumes from the loaded model's step count.
-    assert copy.learn(gridworlds.make(ID), 128)["steps"] == 640
+    assert copy.learn(env, 128)["steps"] == 640
 
 
 def test_sb3_callback_can_stop_learning():

@@ -7,13 +7,15 @@ Every agent, trained or not, answers the same four calls:
     save(path) -> None                         # path is a directory, written atomically
     Agent.load(path) -> Agent
 
-A checkpoint directory holds `agent.json` (the agent's name, world and parameters) beside the
-agent's own files, so `load_agent(path)` rebuilds any agent without being told its class.
+A checkpoint directory holds `agent.json` (the agent's name, world, parameters, and the arguments
+of the world it learned on) beside the agent's own files, so `load_agent(path)` rebuilds any agent
+without being told its class, and viewers and evaluations play the world it was trained for.
 Agents are built with `make_agent(name, world_id, seed=..., **params)`.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -67,9 +69,10 @@ def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any)
     """Build a registered agent for a world. Unknown parameters raise a ValueError naming them."""
     cls = agent_class(name, world_id)
     try:
-        return cls(world_id=world_id, seed=seed, **params)
+        inspect.signature(cls).bind(world_id=world_id, seed=seed, **params)
     except TypeError as error:
         raise ValueError(f"agent {name!r}: bad parameters {sorted(params)}: {error}") from None
+    return cls(world_id=world_id, seed=seed, **params)
 
 
 def load_agent(path: str | Path) -> Agent:
@@ -78,9 +81,12 @@ def load_agent(path: str | Path) -> Agent:
     return agent_class(manifest["name"], manifest["world_id"]).load(path)
 
 
-def write_manifest(directory: Path, name: str, world_id: str, params: dict[str, Any]) -> None:
-    text = json.dumps({"name": name, "world_id": world_id, "params": params}, indent=2)
-    (Path(directory) / MANIFEST).write_text(text)
+def write_manifest(
+    directory: Path, name: str, world_id: str, params: dict[str, Any], env: dict[str, Any] | None = None
+) -> None:
+    """Describe a checkpoint: `env` holds the world's arguments that the agent learned with."""
+    manifest = {"name": name, "world_id": world_id, "params": params, "env": env or {}}
+    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -88,7 +94,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise ValueError(f"{path} is not an agent checkpoint: it has no {MANIFEST}")
     manifest = json.loads(file.read_text())
-    for key in ("name", "world_id", "params"):
+    for key in ("name", "world_id", "params", "env"):
         if key not in manifest:
             raise ValueError(f"{file}: missing field {key!r}")
     return manifest

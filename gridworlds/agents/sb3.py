@@ -109,6 +109,7 @@ class SB3Agent:
         self.normalize_reward = normalize_reward
         self.deterministic = deterministic
         self.hyperparameters = hyperparameters
+        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
         self.model = None
 
     def params(self) -> dict[str, Any]:
@@ -148,6 +149,8 @@ class SB3Agent:
     def learn(self, env: gym.Env | None, budget: int, callback: Callback | None = None) -> dict[str, float]:
         """Train for `budget` more environment steps on copies of `env`; return the last metrics."""
         vec_env = self._vector_env(env)
+        if env is not None and env.spec is not None:
+            self.env_kwargs = {k: v for k, v in env.spec.kwargs.items() if k != "render_mode"}
         if self.model is None:
             self.model = ALGORITHMS[self.algo](
                 self.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
@@ -175,11 +178,12 @@ class SB3Agent:
             raise RuntimeError("nothing to save: this sb3 agent has not learned yet")
         with atomic.directory(path) as tmp:
             self.model.save(tmp / MODEL_FILE)
-            write_manifest(tmp, self.name, self.world_id, self.params())
+            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
     @classmethod
     def load(cls, path: str | Path) -> SB3Agent:
         manifest = read_manifest(path)
         agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
         agent.model = ALGORITHMS[agent.algo].load(Path(path) / MODEL_FILE, device="cpu")
         return agent

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridworlds.bench import peak_rss_mib, print_table, rate
+from gridworlds.bench import peak_rss_mib, rate
+from gridworlds.tables import format_table
 
 BATCH = 1024
 
@@ -144,4 +145,4 @@ def run(quick: bool = False) -> None:
     else:
         rows.append(("Pgx 2048 (JAX, CPU)", f"{pgx / 1e6:.2f}M moves/s", f"batch {BATCH}, random legal play"))
         rows.append(("engine / Pgx", f"{engine / pgx:.1f}x", "same machine, same run"))
-    print_table(rows)
+    print(format_table(rows, numbers=False))

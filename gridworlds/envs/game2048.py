@@ -17,7 +17,7 @@ from gridworlds.registry import load, world
 WORLD_ID = "gridworlds/2048-v0"
 OBSERVATIONS = ("exponents", "onehot")
 ILLEGAL_ACTIONS = ("noop", "terminate")
-TILE_MILESTONES = (2048, 4096, 8192, 16384, 32768)
+TILE_MILESTONES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 
 # Bit a of engine.legal_bits(board) set -> row of this table is the bool mask over actions.
 _MASKS = np.array([[(bits >> a) & 1 for a in range(4)] for bits in range(16)], dtype=bool)
@@ -119,13 +119,13 @@ class Game2048Env(gym.Env):
     def _info(self, illegal: bool) -> dict[str, Any]:
         return {
             "action_mask": _MASKS[self.legal].copy(),
-            "score": self.score,
+            "score": int(self.score),
             "max_tile": 1 << engine.max_exponent(self.board),
             "illegal": illegal,
         }
 
     def render_state(self) -> dict[str, Any]:
-        return {"board": int(self.board), "score": self.score, "game_over": self.legal == 0}
+        return {"board": int(self.board), "score": int(self.score), "game_over": self.legal == 0}
 
     def render(self):
         if self.render_mode is None:
@@ -190,6 +190,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.lengths = np.zeros(n, dtype=np.int64)
         self.needs_reset = np.zeros(n, dtype=bool)
         self._grids = np.zeros((n, 4, 4), dtype=np.int8)
+        self._renderer = None
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -253,13 +254,18 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
     def render(self):
         if self.render_mode is None:
             return None
-        renderer = load(world(WORLD_ID).viewer)(self.render_mode, 0)
+        if self._renderer is None:
+            self._renderer = load(world(WORLD_ID).viewer)(self.render_mode, 0)
         frames = [
-            renderer.render({"board": int(b), "score": int(s), "game_over": g == 0})
+            self._renderer.render({"board": int(b), "score": int(s), "game_over": g == 0})
             for b, s, g in zip(self.boards, self.scores, self.legal, strict=True)
         ]
-        renderer.close()
-        return "\n".join(frames) if self.render_mode == "ansi" else np.stack(frames)
+        return "\n\n".join(frames) if self.render_mode == "ansi" else np.stack(frames)
+
+    def close_extras(self, **kwargs):
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
 
 def episode_metrics(info: dict[str, Any]) -> dict[str, float]:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
 from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from gridworlds.agents import Agent, load_agent, make_agent
+from gridworlds.agents import Agent, load_agent, make_agent, read_manifest
 from gridworlds.registry import GYMNASIUM, load, make, world
+from gridworlds.tables import format_table
 
 
 def evaluate(
@@ -30,7 +29,7 @@ def evaluate(
 
     Returns return_mean, return_std, return_min, return_max, length_mean; `<metric>_mean` for each
     metric of the world's episode_metrics hook (for 2048: score, max_tile and the reach rates
-    reached_2048 ... reached_32768); score_max when there is a score; and moves_per_second, the
+    reached_512 ... reached_32768); score_max when there is a score; and moves_per_second, the
     speed of agent and world together. max_steps > 0 cuts episodes off after that many steps.
     progress: False, True, or keyword arguments for the tqdm bar.
     """
@@ -77,42 +76,31 @@ def evaluate(
     return result
 
 
-def evaluate_command(world_id: str, agent: str, episodes: int = 100, seed: int = 0) -> dict[str, float]:
+def evaluate_command(
+    world_id: str, agent: str, episodes: int = 100, seed: int = 0, max_steps: int = 0
+) -> dict[str, float]:
     """`gridworlds eval WORLD --agent NAME_OR_CHECKPOINT`: evaluate, print a table, return the metrics."""
     world(world_id)  # an unknown id fails before anything is built
     if episodes < 1:
         raise ValueError(f"--episodes must be a positive integer, got {episodes}")
+    if max_steps < 0:
+        raise ValueError(f"--max-steps must be a non-negative integer, got {max_steps}")
     env_kwargs: dict[str, Any] = {}
     if Path(agent).is_dir():
         player = load_agent(agent)
         if player.world_id != world_id:
             raise ValueError(f"{agent} holds an agent for {player.world_id}, not for {world_id}")
-        # A checkpoint of a run plays the world as configured for that run (e.g. onehot observations).
-        config = Path(agent).parent / "config.toml"
-        if config.is_file():
-            env_kwargs = tomllib.loads(config.read_text()).get("env", {})
+        # A checkpoint plays the world as it learned it (e.g. with onehot observations).
+        env_kwargs = read_manifest(agent)["env"]
     elif "/" in agent or os.sep in agent:
         raise ValueError(f"{agent} is not a checkpoint directory")
     else:
         player = make_agent(agent, world_id, seed=seed)
 
-    metrics = evaluate(player, world_id, env_kwargs, episodes, seed, progress=True)
+    metrics = evaluate(player, world_id, env_kwargs, episodes, seed, max_steps, progress=True)
     print(
         f"{agent} on {world_id}, {episodes} episodes from seed {seed}"
         + (f", env {env_kwargs}" if env_kwargs else "")
     )
     print(format_table([("metric", "value"), *((name, f"{value:.6g}") for name, value in metrics.items())]))
     return metrics
-
-
-def format_table(rows: Sequence[Sequence[str]]) -> str:
-    """Aligned text columns: the first left-aligned (names), the others right-aligned (numbers)."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells))
-    return "\n".join(lines)

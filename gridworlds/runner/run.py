@@ -46,8 +46,9 @@ from gridworlds import atomic
 from gridworlds.agents import Agent, load_agent, make_agent
 from gridworlds.registry import make
 from gridworlds.runner.config import AgentSpec, Experiment, load_experiment, parse_seeds
-from gridworlds.runner.evaluate import evaluate, format_table
+from gridworlds.runner.evaluate import evaluate
 from gridworlds.runner.plots import plot_evaluation, plot_training
+from gridworlds.tables import format_table
 
 CONFIG, METRICS, PROGRESS, SUMMARY = "config.toml", "metrics.csv", "progress.json", "summary.json"
 COLUMNS = ("agent", "step", "time", "metric", "value")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gridworlds import registry
-from gridworlds.agents import load_agent, make_agent
+from gridworlds.agents import load_agent, make_agent, read_manifest
 from gridworlds.viewer.window import Window
 
 FRAME_RATE = 30  # screen refreshes a second; the agent's moves are paced separately, by fps
@@ -59,24 +59,27 @@ def view(
         raise ValueError(f"fps must be positive, got {fps!r}")
     if max_steps is not None and max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    player, name = _player(agent, world_id, seed)
-    env = registry.make(world_id, render_mode="rgb_array")
+    player, name, env_kwargs = _player(agent, world_id, seed)
+    env = registry.make(world_id, render_mode="rgb_array", **env_kwargs)
     try:
         return _App(env, world_id, player, name, fps, seed, max_steps).run()
     finally:
         env.close()
 
 
-def _player(agent: str | None, world_id: str, seed: int | None) -> tuple[Any, str]:
-    """(agent or None, the name the status line shows for whoever plays)."""
+def _player(agent: str | None, world_id: str, seed: int | None) -> tuple[Any, str, dict[str, Any]]:
+    """(agent or None, the name the status line shows for whoever plays, the world's arguments).
+
+    A checkpoint plays the world as it learned it (e.g. with onehot observations).
+    """
     if agent is None:
-        return None, "you"
+        return None, "you", {}
     if not Path(agent).exists():
-        return make_agent(agent, world_id, seed=seed), agent
+        return make_agent(agent, world_id, seed=seed), agent, {}
     player = load_agent(agent)
     if player.world_id != world_id:
         raise ValueError(f"checkpoint {agent} plays {player.world_id}, not {world_id}")
-    return player, f"{player.name} ({Path(agent).name})"
+    return player, f"{player.name} ({Path(agent).name})", read_manifest(agent)["env"]
 
 
 def _event_to_action(world_id: str) -> EventToAction:
