@@ -24,12 +24,8 @@ ACTION_NAMES = ("up", "right", "down", "left")
 NUM_ACTIONS = 4
 MAX_EXPONENT = 15
 
-_U4 = np.uint64(4)
 _U12 = np.uint64(12)
-_U16 = np.uint64(16)
 _U24 = np.uint64(24)
-_U32 = np.uint64(32)
-_U48 = np.uint64(48)
 _NIBBLE = np.uint64(0xF)
 _ROW = np.uint64(0xFFFF)
 
