@@ -60,6 +60,24 @@ WORLDS: dict[str, World] = {
             episode_metrics="gridworlds.envs.game2048:episode_metrics",
             bench="gridworlds.bench.game2048:run",
         ),
+        World(
+            id="gridworlds/Othello-v0",
+            kind=PETTINGZOO_AEC,
+            description="Othello for two agents, black and white; +1 / -1 / 0 at the end",
+            entry_point="gridworlds.envs.othello:OthelloEnv",
+            viewer="gridworlds.viewer.othello:OthelloRenderer",
+            bench="gridworlds.bench.othello:run",
+        ),
+        World(
+            id="gridworlds/OthelloVs-v0",
+            kind=GYMNASIUM,
+            description="Othello against a built-in opponent (random, greedy, alpha-beta)",
+            entry_point="gridworlds.envs.othello:OthelloVsEnv",
+            vector_entry_point="gridworlds.envs.othello:OthelloVsVectorEnv",
+            viewer="gridworlds.viewer.othello:OthelloRenderer",
+            episode_metrics="gridworlds.envs.othello:episode_metrics",
+            bench="gridworlds.bench.othello:run",
+        ),
     ]
 }
 
