@@ -46,7 +46,15 @@ class Agent(Protocol):
 # name -> {world id or "*": "module:Class"}. "*" serves every world without an entry of its own.
 AGENTS: dict[str, dict[str, str]] = {
     "random": {"*": "gridworlds.agents.simple:RandomAgent"},
-    "greedy": {"gridworlds/2048-v0": "gridworlds.agents.game2048:Greedy2048"},
+    "greedy": {
+        "gridworlds/2048-v0": "gridworlds.agents.game2048:Greedy2048",
+        "gridworlds/Othello-v0": "gridworlds.agents.othello:GreedyOthello",
+        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:GreedyOthello",
+    },
+    "alphabeta": {
+        "gridworlds/Othello-v0": "gridworlds.agents.othello:AlphaBetaOthello",
+        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:AlphaBetaOthello",
+    },
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
 }
 

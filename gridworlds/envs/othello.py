@@ -246,7 +246,7 @@ class OthelloVsEnv(gym.Env):
         if not self._mask()[action]:
             if self.illegal_action == "error":
                 raise ValueError(f"the agent cannot play {square_name(action)} ({action}) here")
-            self.over = True
+            self.over, self.opponent_last = True, -1
             return planes(self.me, self.opp), -1.0, True, False, self._info(illegal=True)
         self.me, self.opp, self.rng, self.over, reward, self.opponent_last = engine.vs_step(
             self.me, self.opp, self.rng, action, OPPONENTS[self.opponent], self.depth

@@ -1,0 +1,72 @@
+"""Othello players that need no training: greedy by discs flipped, and alpha-beta search.
+
+They play both Othello worlds: Othello-v0 (the observation is a dict holding "observation") and
+OthelloVs-v0 (the observation is the planes array). Plane 0 holds the mover's discs, plane 1 the
+opponent's, so one search from the mover's side serves either colour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gridworlds.agents.simple import UntrainedAgent
+from gridworlds.engines import othello as engine
+from gridworlds.engines.rng import seed_state
+
+_BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
+
+
+def observation_to_discs(observation: Any) -> tuple[np.uint64, np.uint64]:
+    """(mover's discs, opponent's discs) as bitboards, from either world's observation."""
+    planes = np.asarray(observation["observation"] if isinstance(observation, dict) else observation)
+    mine, theirs = planes.reshape(2, 64).astype(bool)
+    return np.bitwise_or.reduce(_BITS[mine], initial=np.uint64(0)), np.bitwise_or.reduce(
+        _BITS[theirs], initial=np.uint64(0)
+    )
+
+
+class _SearchAgent(UntrainedAgent):
+    """Passes when it has no square; otherwise asks `choose` for one, with its own engine generator."""
+
+    def __init__(self, world_id: str, seed: int | None = None):
+        super().__init__(world_id, seed)
+        self.engine_rng = seed_state(0 if seed is None else seed)
+
+    def act(self, observation: Any, info: dict[str, Any]) -> int:
+        me, opp = observation_to_discs(observation)
+        if engine.legal_moves(me, opp) == 0:
+            return engine.PASS
+        square, self.engine_rng = self.choose(me, opp)
+        return int(square)
+
+    def choose(self, me: np.uint64, opp: np.uint64) -> tuple[int, np.uint64]:
+        raise NotImplementedError
+
+
+class GreedyOthello(_SearchAgent):
+    """Plays the square that flips the most discs; ties broken at random."""
+
+    name = "greedy"
+
+    def choose(self, me, opp):
+        return engine.greedy_move(me, opp, self.engine_rng)
+
+
+class AlphaBetaOthello(_SearchAgent):
+    """Alpha-beta search to `depth` plies over disc-square weights and mobility; ties at random."""
+
+    name = "alphabeta"
+
+    def __init__(self, world_id: str, seed: int | None = None, depth: int = 4):
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be a positive integer, got {depth!r}")
+        super().__init__(world_id, seed)
+        self.depth = depth
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "depth": self.depth}
+
+    def choose(self, me, opp):
+        return engine.alphabeta_move(me, opp, self.depth, self.engine_rng)
