@@ -1,4 +1,4 @@
-"""The `gridworlds` command: list, run, eval, view, bench."""
+"""The `gridworlds` command: list, run, eval, view, data, bench."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 from gridworlds.registry import WORLDS
 from gridworlds.tables import format_table
+from gridworlds.values import parse_key_values
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -38,7 +39,21 @@ def _eval(args: argparse.Namespace) -> None:
 def _view(args: argparse.Namespace) -> None:
     from gridworlds.viewer.app import view
 
-    view(args.world, agent=args.agent, fps=args.fps, seed=args.seed)
+    env_kwargs = parse_key_values(args.env, "--env", "opponent=alphabeta")
+    view(
+        args.world,
+        agent=args.agent,
+        fps=args.fps,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        env_kwargs=env_kwargs,
+    )
+
+
+def _data(args: argparse.Namespace) -> None:
+    from gridworlds.runner.othello_data import data_command
+
+    data_command(args.world, args.games, args.out, seed=args.seed, shard_games=args.shard_games)
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -92,10 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = commands.add_parser("view", help="open a window: play, or watch an agent play")
     view.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
-    view.add_argument("--agent", default=None, help="agent name or checkpoint directory (default: you play)")
+    view.add_argument(
+        "--agent",
+        action="append",
+        help="agent name or checkpoint directory (default: you play); two-player worlds take one per "
+        "seat in order, 'human' keeping a seat for you; worlds with a built-in opponent take it as that",
+    )
+    view.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="a world argument")
+    view.add_argument("--max-steps", type=int, default=None, help="close after this many moves")
     view.add_argument("--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)")
     view.add_argument("--seed", type=int, default=None)
     view.set_defaults(func=_view)
+
+    data = commands.add_parser("data", help="write a dataset of games (resumable: rerun to continue)")
+    data.add_argument("world", help="which games: othello")
+    data.add_argument("--games", type=int, required=True, help="how many games in all")
+    data.add_argument("--out", required=True, help="the dataset directory")
+    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--shard-games", type=int, default=100_000, help="games per shard file")
+    data.set_defaults(func=_data)
 
     bench = commands.add_parser("bench", help="measure a world's throughput and memory")
     bench.add_argument("world", help="world id, e.g. gridworlds/2048-v0")

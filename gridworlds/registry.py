@@ -21,7 +21,8 @@ class World:
     """A registered world variant.
 
     entry_point, vector_entry_point, viewer, episode_metrics and bench are "module:attribute"
-    strings, loaded on first use.
+    strings, loaded on first use. view_opponent_kwarg names the world's argument that picks its
+    built-in opponent, so `gridworlds view <id> --agent NAME` makes NAME the opponent of a person.
     """
 
     id: str
@@ -33,6 +34,7 @@ class World:
     episode_metrics: str | None = None
     bench: str | None = None
     max_episode_steps: int | None = None
+    view_opponent_kwarg: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     def spaces(self) -> tuple[str, str]:
@@ -77,6 +79,7 @@ WORLDS: dict[str, World] = {
             viewer="gridworlds.viewer.othello:OthelloRenderer",
             episode_metrics="gridworlds.envs.othello:episode_metrics",
             bench="gridworlds.bench.othello:run",
+            view_opponent_kwarg="opponent",
         ),
     ]
 }

@@ -7,6 +7,7 @@ import gridworlds
 from gridworlds.agents import AGENTS, Agent, load_agent, make_agent, read_manifest
 from gridworlds.agents.game2048 import observation_to_board
 from gridworlds.engines import game2048 as engine
+from gridworlds.registry import GYMNASIUM, WORLDS
 from gridworlds.runner import evaluate, evaluate_command
 
 ID = "gridworlds/2048-v0"
@@ -21,12 +22,21 @@ def test_unknown_names_and_parameters_are_refused():
         make_agent("greedy", "gridworlds/Elsewhere-v0")
 
 
-@pytest.mark.parametrize("name", sorted(n for n in AGENTS if n != "sb3"))
-def test_untrained_agents_play_legal_moves_and_round_trip(name, tmp_path):
-    agent = make_agent(name, ID, seed=1)
+UNTRAINED = sorted(
+    (name, world_id)
+    for name, worlds in AGENTS.items()
+    if name != "sb3"
+    for world_id in ([ID, "gridworlds/OthelloVs-v0"] if "*" in worlds else worlds)
+    if WORLDS[world_id].kind == GYMNASIUM
+)
+
+
+@pytest.mark.parametrize("name, world_id", UNTRAINED)
+def test_untrained_agents_play_legal_moves_and_round_trip(name, world_id, tmp_path):
+    agent = make_agent(name, world_id, seed=1)
     assert isinstance(agent, Agent)
     assert agent.learn(None, 0) == {}
-    env = gridworlds.make(ID)
+    env = gridworlds.make(world_id)
     obs, info = env.reset(seed=0)
     for _ in range(50):
         action = agent.act(obs, info)
@@ -36,9 +46,9 @@ def test_untrained_agents_play_legal_moves_and_round_trip(name, tmp_path):
             obs, info = env.reset()
     agent.save(tmp_path / "ckpt")
     copy = load_agent(tmp_path / "ckpt")
-    assert type(copy) is type(agent) and copy.seed == 1
+    assert type(copy) is type(agent) and copy.params() == agent.params()
     # Same seed, same choices.
-    fresh = make_agent(name, ID, seed=1)
+    fresh = make_agent(name, world_id, seed=1)
     assert [copy.act(obs, info) for _ in range(20)] == [fresh.act(obs, info) for _ in range(20)]
 
 

@@ -27,6 +27,54 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def pgx_random_play(env_id: str, batch: int, seconds: float) -> tuple[float, float] | None:
+    """Pgx's `env_id` (JAX on CPU): `batch` games of uniformly random legal moves with auto-reset.
+
+    Returns (steps per second, finished games per second), or None when Pgx is not installed.
+    """
+    try:
+        import jax
+        import pgx
+        from pgx.experimental import auto_reset
+    except ImportError:
+        return None
+    jax.config.update("jax_platforms", "cpu")
+    env = pgx.make(env_id)
+    init = jax.jit(jax.vmap(env.init))
+    step = jax.vmap(auto_reset(env.step, env.init))
+    steps = 64
+
+    @jax.jit
+    def play(state, key):
+        def body(carry, _):
+            state, key, finished = carry
+            key, action_key, reset_key = jax.random.split(key, 3)
+            logits = jax.numpy.where(state.legal_action_mask, 0.0, -jax.numpy.inf)
+            actions = jax.random.categorical(action_key, logits, axis=-1)
+            state = step(state, actions, jax.random.split(reset_key, batch))
+            # auto_reset keeps a finished game's flag on the new game's state for one step.
+            return (state, key, finished + state.terminated.sum()), None
+
+        (state, key, finished), _ = jax.lax.scan(body, (state, key, 0), None, length=steps)
+        return state, key, finished
+
+    key = jax.random.PRNGKey(0)
+    state = init(jax.random.split(key, batch))
+    state, key, _ = play(state, key)
+    jax.block_until_ready(state)
+    played = games = 0
+
+    def work() -> int:
+        nonlocal state, key, played, games
+        state, key, finished = play(state, key)
+        games += int(finished)  # waits for the whole scan, as block_until_ready would
+        played += steps * batch
+        return steps * batch
+
+    steps_per_second = rate(work, seconds)
+    return steps_per_second, steps_per_second * games / played
+
+
 def run_world_bench(world_id: str, quick: bool = False) -> None:
     spec = world(world_id)
     if spec.bench is None:

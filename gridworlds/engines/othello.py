@@ -245,10 +245,10 @@ def opponent_move(me, opp, kind, depth, rng):
     return random_move(legal_moves(me, opp), rng)
 
 
-@numba.njit(cache=True)
+@numba.njit("Tuple((i8[:], u8))(i8, u8, i1[:, :])", cache=True)
 def random_games(count, rng, squares):
-    """Play `count` games of uniformly random legal moves; write each game's squares into
-    squares[i, :] (-1 after its end) and return (lengths, rng). Passes are implicit: a player
+    """Play `count` games of uniformly random legal moves; write each game's squares into the int8
+    array squares[i, :] (-1 after its end) and return (lengths, rng). Passes are implicit: a player
     without a move is skipped."""
     lengths = np.zeros(count, dtype=np.int64)
     for i in range(count):

@@ -246,15 +246,15 @@ class OthelloVsEnv(gym.Env):
         if not self._mask()[action]:
             if self.illegal_action == "error":
                 raise ValueError(f"the agent cannot play {square_name(action)} ({action}) here")
-            self.over, self.opponent_last = True, -1
-            return planes(self.me, self.opp), -1.0, True, False, self._info(illegal=True)
-        self.me, self.opp, self.rng, self.over, reward, self.opponent_last = engine.vs_step(
-            self.me, self.opp, self.rng, action, OPPONENTS[self.opponent], self.depth
-        )
-        self.last_move = action
+            self.over, self.opponent_last, reward, illegal = True, -1, -1, True
+        else:
+            self.me, self.opp, self.rng, self.over, reward, self.opponent_last = engine.vs_step(
+                self.me, self.opp, self.rng, action, OPPONENTS[self.opponent], self.depth
+            )
+            self.last_move, illegal = action, False
         if self.render_mode == "human":
             self.render()
-        return planes(self.me, self.opp), float(reward), self.over, False, self._info()
+        return planes(self.me, self.opp), float(reward), self.over, False, self._info(illegal)
 
     def _mask(self) -> np.ndarray:
         mask = np.zeros(engine.NUM_ACTIONS, dtype=bool)
@@ -289,7 +289,7 @@ class OthelloVsEnv(gym.Env):
             gym.logger.warn("render() called without a render_mode")
             return None
         if self._renderer is None:
-            self._renderer = load(world("gridworlds/Othello-v0").viewer)(
+            self._renderer = load(world("gridworlds/OthelloVs-v0").viewer)(
                 self.render_mode, self.metadata["render_fps"]
             )
         return self._renderer.render(self.render_state())

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 from gridworlds.agents import AGENTS
 from gridworlds.registry import GYMNASIUM, WORLDS, make
+from gridworlds.values import parse_value
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,6 @@ def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experime
     for override in overrides:
         apply_override(data, override)
     return validate(data, str(path), default_name=path.stem)
-
-
-def parse_value(text: str) -> Any:
-    """A TOML value when the text is one (1000, 0.5, true, [1, 2], "x"); the bare text otherwise."""
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

@@ -12,9 +12,7 @@ from typing import Any
 import numpy as np
 
 from gridworlds.engines import game2048 as engine
-from gridworlds.viewer.window import Window
-
-RENDER_MODES = ("ansi", "rgb_array", "human")
+from gridworlds.viewer.renderer import Renderer, draw_text, to_frame
 
 TILE = 100  # side of a cell, pixels
 GAP = 12  # space between cells and around the board
@@ -86,34 +84,18 @@ def __getattr__(name: str) -> Any:
     return globals()["KEY_ACTIONS"]
 
 
-class Game2048Renderer:
-    """Draws 2048 states as "ansi" text, "rgb_array" frames or in a "human" window paced at `fps`.
+class Game2048Renderer(Renderer):
+    """Draws 2048 states in the three render modes (see `Renderer`).
 
     `render(state)` takes `{"board": int, "score": int, "game_over": bool}` and returns a str
-    ("ansi"), a (HEIGHT, WIDTH, 3) uint8 array ("rgb_array"), or None ("human"). Frames depend on
-    the state alone. Once the person closes the human window, rendering draws nothing.
+    ("ansi"), a (HEIGHT, WIDTH, 3) uint8 array ("rgb_array"), or None ("human").
     """
 
-    def __init__(self, render_mode: str, fps: float):
-        if render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode must be one of {list(RENDER_MODES)}, got {render_mode!r}")
-        self.render_mode = render_mode
-        self.fps = fps
-        self._fonts: dict[int, Any] = {}
-        self._window: Window | None = None
+    size = (WIDTH, HEIGHT)
+    title = "gridworlds: 2048"
 
-    def render(self, state: dict[str, Any]) -> str | np.ndarray | None:
-        if self.render_mode == "ansi":
-            return ansi(state)
-        frame = self.frame(state)
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = Window((WIDTH, HEIGHT), "gridworlds: 2048")
-        self._window.events()  # keeps the window responsive and notices the close button
-        self._window.show(frame)
-        self._window.tick(self.fps)
-        return None
+    def ansi(self, state: dict[str, Any]) -> str:
+        return ansi(state)
 
     def frame(self, state: dict[str, Any]) -> np.ndarray:
         """The state drawn as a (HEIGHT, WIDTH, 3) uint8 array, off-screen."""
@@ -121,8 +103,8 @@ class Game2048Renderer:
 
         surface = pygame.Surface((WIDTH, HEIGHT))
         surface.fill(PAGE)
-        self._text(surface, "2048", 56, DARK_TEXT, midleft=(GAP, BAR // 2))
-        self._text(surface, f"score {state['score']}", 40, DARK_TEXT, midright=(WIDTH - GAP, BAR // 2))
+        draw_text(surface, "2048", 56, DARK_TEXT, midleft=(GAP, BAR // 2))
+        draw_text(surface, f"score {state['score']}", 40, DARK_TEXT, midright=(WIDTH - GAP, BAR // 2))
         pygame.draw.rect(surface, BOARD_COLOUR, (GAP, BAR, BOARD, BOARD), border_radius=6)
         for (row, col), exponent in np.ndenumerate(board_grid(state["board"])):
             rect = pygame.Rect(cell_rect(row, col))
@@ -132,25 +114,10 @@ class Game2048Renderer:
             colour, text_colour = TILE_COLOURS[min(int(exponent), max(TILE_COLOURS))]
             pygame.draw.rect(surface, colour, rect, border_radius=3)
             number = str(1 << int(exponent))
-            self._text(surface, number, NUMBER_SIZES[len(number)], text_colour, center=rect.center)
+            draw_text(surface, number, NUMBER_SIZES[len(number)], text_colour, center=rect.center)
         if state["game_over"]:
             veil = pygame.Surface((BOARD, BOARD), pygame.SRCALPHA)
             veil.fill((*PAGE, 160))
             surface.blit(veil, (GAP, BAR))
-            self._text(surface, "Game over!", 72, DARK_TEXT, center=(WIDTH // 2, BAR + BOARD // 2))
-        return np.ascontiguousarray(pygame.surfarray.array3d(surface).swapaxes(0, 1))
-
-    def _text(self, surface: Any, text: str, size: int, colour: tuple[int, int, int], **anchor: Any) -> None:
-        """Draw `text` in the default font, placed by one pygame.Rect anchor (center=, midleft=, ...)."""
-        import pygame
-
-        if size not in self._fonts:
-            pygame.font.init()
-            self._fonts[size] = pygame.font.Font(None, size)
-        image = self._fonts[size].render(text, True, colour)
-        surface.blit(image, image.get_rect(**anchor))
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+            draw_text(surface, "Game over!", 72, DARK_TEXT, center=(WIDTH // 2, BAR + BOARD // 2))
+        return to_frame(surface)
