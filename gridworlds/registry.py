@@ -81,6 +81,26 @@ WORLDS: dict[str, World] = {
             bench="gridworlds.bench.othello:run",
             view_opponent_kwarg="opponent",
         ),
+        World(
+            id="gridworlds/TouchingLoops-v0",
+            kind=GYMNASIUM,
+            description="edit an n x n field until it holds a valid touching-loop pattern",
+            entry_point="gridworlds.envs.touching_loops:TouchingLoopsEnv",
+            viewer="gridworlds.viewer.touching_loops:TouchingLoopsRenderer",
+            episode_metrics="gridworlds.envs.touching_loops:episode_metrics",
+            bench="gridworlds.bench.touching_loops:run",
+            max_episode_steps=1000,
+        ),
+        World(
+            id="gridworlds/TouchingLoopsCA-v0",
+            kind=GYMNASIUM,
+            description="the touching-loops CA rule as dynamics; the action is its noise probability",
+            entry_point="gridworlds.envs.touching_loops:TouchingLoopsCAEnv",
+            viewer="gridworlds.viewer.touching_loops:TouchingLoopsRenderer",
+            episode_metrics="gridworlds.envs.touching_loops:episode_metrics",
+            bench="gridworlds.bench.touching_loops:run",
+            max_episode_steps=100_000,
+        ),
     ]
 }
 

@@ -55,6 +55,10 @@ AGENTS: dict[str, dict[str, str]] = {
         "gridworlds/Othello-v0": "gridworlds.agents.othello:AlphaBetaOthello",
         "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:AlphaBetaOthello",
     },
+    "ca-rule": {
+        "gridworlds/TouchingLoops-v0": "gridworlds.agents.touching_loops:CARule",
+        "gridworlds/TouchingLoopsCA-v0": "gridworlds.agents.touching_loops:CARule",
+    },
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
 }
 

@@ -9,7 +9,8 @@ Each tile yields one 5x5 *template* per non-null pixel p: the tile shifted so p 
 the template's centre value is the tile's value at p, its outer pixels the tile's other pixels.
 Kernel templates are the ones whose p is the tile's centre.
 
-Field storage: one uint64 per row of the field with a 2-cell 0 margin on each side, `rows[r + 2]`
+Kernels that hand back a generator state carry explicit signatures, so it stays a uint64 when it
+comes back in from Python. Field storage: one uint64 per row of the field with a 2-cell 0 margin on each side, `rows[r + 2]`
 holding cell (r, c) at bit c + 2, so a cell's 5x5 neighbourhood is five 5-bit windows. A template is
 a pair of 25-bit masks (which pixels it cares about, and their values), the neighbourhood word having
 bit 5 * (dr + 2) + (dc + 2) for the cell at offset (dr, dc). Fields are at most MAX_N cells wide.
@@ -223,7 +224,7 @@ def _set_cell(rows, r, c, v):
         rows[r + 2] &= ~bit
 
 
-@numba.njit(cache=True)
+@numba.njit("Tuple((u8, b1))(u8[::1], i8, i8, i8, f8, u8, u8[::1], u8[::1], i8[::1], b1[::1])", cache=True)
 def update_cell(rows, n, r, c, noise, rng, care, value, centre, kernel):
     """Apply the rule to cell (r, c); returns (rng, the cell was valid)."""
     word = neighbourhood(rows, r, c)
@@ -244,7 +245,7 @@ def update_cell(rows, n, r, c, noise, rng, care, value, centre, kernel):
     return rng, False
 
 
-@numba.njit(cache=True)
+@numba.njit("Tuple((u8, i8))(u8[::1], i8, f8, u8, i8[::1], u8[::1], u8[::1], i8[::1], b1[::1])", cache=True)
 def sweep(rows, n, noise, rng, order, care, value, centre, kernel):
     """Visit all n^2 cells once in a fresh random order; returns (rng, invalid cells visited).
 
@@ -263,7 +264,7 @@ def sweep(rows, n, noise, rng, order, care, value, centre, kernel):
     return rng, invalid
 
 
-@numba.njit(cache=True)
+@numba.njit("u8(u8[::1], i8, f8, u8)", cache=True)
 def random_field(rows, n, density, rng):
     """Fill the field with independent cells that are 1 with probability `density`; returns rng."""
     rows[:] = 0
@@ -432,3 +433,28 @@ def count_patterns(n, touching, care, value, centre, kernel):
         rule += b
         disagree += a != b
     return checker, rule, disagree
+
+
+@numba.njit(cache=True)
+def lowest_bit(x):
+    index = 0
+    while not (x >> np.uint64(index)) & np.uint64(1):
+        index += 1
+    return index
+
+
+@numba.njit("Tuple((u8, i8, i8))(u8[::1], i8, f8, u8, u8[::1], u8[::1], i8[::1], b1[::1], i8)", cache=True)
+def rule_edit(rows, n, noise, rng, care, value, centre, kernel, max_visits):
+    """The rule's next change as one edit: visit uniformly random cells, applying the rule, until a
+    cell changes. Returns (rng, changed cell r * n + c or -1 if none within max_visits, its value).
+    `rows` is left as it was; the edit is for the caller to make."""
+    scratch = rows.copy()
+    for _ in range(max_visits):
+        rng, cell = next_below(rng, n * n)
+        rng, _ = update_cell(scratch, n, cell // n, cell % n, noise, rng, care, value, centre, kernel)
+        for r in range(n):
+            changed = scratch[r + 2] ^ rows[r + 2]
+            if changed:
+                c = lowest_bit(changed) - 2
+                return rng, r * n + c, np.int64((scratch[r + 2] >> np.uint64(c + 2)) & np.uint64(1))
+    return rng, -1, 0

@@ -1,0 +1,71 @@
+"""The touching-loops CA rule as an agent, for both touching-loops worlds.
+
+In TouchingLoops-v0 it makes the rule's next change as one edit (it applies the rule to random
+cells of its own copy of the field until one changes); in TouchingLoopsCA-v0, where the rule is the
+dynamics, it sets the noise probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gridworlds.agents.simple import UntrainedAgent
+from gridworlds.engines import touching_loops as engine
+from gridworlds.engines.rng import seed_state
+
+CA_WORLD = "gridworlds/TouchingLoopsCA-v0"
+
+
+class CARule(UntrainedAgent):
+    """The probabilistic template rule with noise probability `noise`.
+
+    For the edit world, `tiles` and `action` ("flip" or "set") must be the world's own;
+    `max_visits` bounds the cells tried for one edit (with noise 0 the rule can stall on a field
+    that is not stable; the agent then returns action 0).
+    """
+
+    name = "ca-rule"
+
+    def __init__(
+        self,
+        world_id: str,
+        seed: int | None = None,
+        noise: float = 0.4,
+        tiles: str = "touching",
+        action: str = "flip",
+        max_visits: int = 100_000,
+    ):
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= 1.0:
+            raise ValueError(f"noise must be a probability from 0 to 1, got {noise!r}")
+        super().__init__(world_id, seed)
+        self.noise = float(noise)
+        self.tiles = tiles
+        self.action = action
+        self.max_visits = max_visits
+        self.templates = engine.tile_set_templates(tiles)
+        self.engine_rng = seed_state(0 if seed is None else seed)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            **super().params(),
+            "noise": self.noise,
+            "tiles": self.tiles,
+            "action": self.action,
+            "max_visits": self.max_visits,
+        }
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        if self.world_id == CA_WORLD:
+            return np.array([self.noise], dtype=np.float32)
+        field = np.ascontiguousarray(observation[0], dtype=np.int8)
+        n = field.shape[0]
+        rows = np.zeros(n + 4, dtype=np.uint64)
+        engine.field_to_rows(field, rows)
+        self.engine_rng, cell, value = engine.rule_edit(
+            rows, n, self.noise, self.engine_rng, *self.templates, self.max_visits
+        )
+        if cell < 0:
+            return 0
+        return int(cell) if self.action == "flip" else int(value) * n * n + int(cell)
