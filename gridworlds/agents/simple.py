@@ -47,7 +47,7 @@ def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:
 
 
 class RandomAgent(UntrainedAgent):
-    """Uniform over the legal actions (over all actions of a Discrete space if the world has no mask)."""
+    """Uniform over the legal actions; a sample of the world's action space if it has no mask."""
 
     name = "random"
 
@@ -55,7 +55,7 @@ class RandomAgent(UntrainedAgent):
         super().__init__(world_id, seed)
         self._action_space = None
 
-    def act(self, observation: Any, info: dict[str, Any]) -> int:
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
         mask = action_mask(observation, info)
         if mask is not None and mask.any():
             return int(self.rng.choice(np.flatnonzero(mask)))
@@ -64,5 +64,6 @@ class RandomAgent(UntrainedAgent):
 
             env = make(self.world_id)
             self._action_space = env.action_space
+            self._action_space.seed(self.seed)
             env.close()
-        return int(self.rng.integers(self._action_space.n))
+        return self._action_space.sample()

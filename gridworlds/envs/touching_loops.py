@@ -124,7 +124,8 @@ class TouchingLoopsEnv(_LoopsField, gym.Env):
     Reward: the change in the number of valid cells, plus `stable_bonus` when the whole field
     becomes valid. Episode end: terminated when every cell is valid; truncated by
     `max_episode_steps` (1000 by default, gym.make's TimeLimit).
-    Info: `valid_cells`, `valid_share`, `stable`, `density`, and `loops`, `contacts` once stable.
+    Info: `valid_cells`, `valid_share`, `stable`, `density`, `action_mask` (all True), and `loops`,
+    `contacts` once stable.
 
     Arguments: `n` (3..60), `tiles` ("touching", "non-touching", or a tile-set text as
     engines.touching_loops.parse_tiles reads it), `density` (share of 1-cells in the random start
@@ -150,6 +151,14 @@ class TouchingLoopsEnv(_LoopsField, gym.Env):
         self.stable_bonus = float(stable_bonus)
         cells = self.n * self.n
         self.action_space = gym.spaces.Discrete(cells if self.action == "flip" else 2 * cells)
+        self._all_legal = np.ones(self.action_space.n, dtype=bool)
+
+    def action_masks(self) -> np.ndarray:
+        return self._all_legal.copy()
+
+    def _info(self) -> dict[str, Any]:
+        # Every edit is legal; the mask is there because every gymnasium world of the suite has one.
+        return {**super()._info(), "action_mask": self.action_masks()}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
