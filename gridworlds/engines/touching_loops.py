@@ -9,11 +9,13 @@ Each tile yields one 5x5 *template* per non-null pixel p: the tile shifted so p 
 the template's centre value is the tile's value at p, its outer pixels the tile's other pixels.
 Kernel templates are the ones whose p is the tile's centre.
 
-Kernels that hand back a generator state carry explicit signatures, so it stays a uint64 when it
-comes back in from Python. Field storage: one uint64 per row of the field with a 2-cell 0 margin on each side, `rows[r + 2]`
+Field storage: one uint64 per row of the field with a 2-cell 0 margin on each side, `rows[r + 2]`
 holding cell (r, c) at bit c + 2, so a cell's 5x5 neighbourhood is five 5-bit windows. A template is
 a pair of 25-bit masks (which pixels it cares about, and their values), the neighbourhood word having
 bit 5 * (dr + 2) + (dc + 2) for the cell at offset (dr, dc). Fields are at most MAX_N cells wide.
+
+Kernels that hand back a generator state carry explicit signatures, so the state stays a uint64
+when it comes back in from Python.
 
 The rule, per visited cell (asynchronous: a sweep visits all n^2 cells in a random order):
 1. count the matching templates with centre 0 (h0) and centre 1 (h1); kernel = a kernel template matches;
