@@ -17,8 +17,8 @@ move is the world's business, found in its viewer module (the module of the regi
   window's top-left corner, so `event.pos` is in frame pixels); otherwise
 - `KEY_ACTIONS`, a dict from pygame key to action.
 
-A person's move that the world's action mask forbids is ignored: the world's rule for illegal
-actions (losing the game, an error) is meant for learners, not for a slip of the hand.
+A person's move that the world's action space or action mask forbids is ignored: the world's rule
+for illegal actions (losing the game, an error) is meant for learners, not for a slip of the hand.
 
 App keys come first: Esc or q quits, r restarts, space pauses the agents, + and - change their
 speed. A finished game waits for r, or gives way to the next by itself when only agents play.
@@ -161,6 +161,14 @@ def _event_to_action(world_id: str) -> EventToAction:
     return lambda event, frame_size: keys.get(event.key) if event.type == pygame.KEYDOWN else None
 
 
+def _allowed(action: Any, space: Any, observation: Any, info: dict[str, Any]) -> bool:
+    """Whether a person's move is one the world takes: in its action space and its action mask."""
+    if action is None or not space.contains(action):
+        return False
+    mask = action_mask(observation, info)
+    return mask is None or bool(mask[action])
+
+
 class _GymGame:
     """A gymnasium env as a game with one seat."""
 
@@ -179,6 +187,9 @@ class _GymGame:
         self.observation, reward, terminated, truncated, self.info = self.env.step(action)
         self.score += float(reward)
         self.over = terminated or truncated
+
+    def allows(self, action: Any) -> bool:
+        return _allowed(action, self.env.action_space, self.observation, self.info)
 
     def status(self, names: list[str]) -> list[str]:
         return [f"playing: {names[0]}", f"score {self.score:.10g}"]
@@ -202,6 +213,10 @@ class _AecGame:
         for seat, reward in self.env.rewards.items():
             self.score[seat] += float(reward)
         self._observe()
+
+    def allows(self, action: Any) -> bool:
+        space = self.env.action_space(self.seats[self.seat])
+        return _allowed(action, space, self.observation, self.info)
 
     def _observe(self) -> None:
         """Take the observation, info and game end of the agent whose turn it is now."""
@@ -309,8 +324,7 @@ class _App:
         if self._persons_turn() and not self.quit:
             height, width, _ = self.frame.shape
             action = self.to_action(event, (width, height))
-            mask = action_mask(self.game.observation, self.game.info)
-            if action is not None and (mask is None or mask[action]):
+            if self.game.allows(action):
                 self._step(action)
 
     def _agent_turns(self, seconds: float) -> None:
