@@ -63,29 +63,30 @@ TILE_SETS = {"touching": TOUCHING_TILES, "non-touching": NON_TOUCHING_TILES}
 
 
 def parse_tiles(text: str) -> np.ndarray:
-    """The basic tiles of a tile-set text (3 lines of 3 pixels `1`, `0` or `-` each, separated by
-    blank lines; `#` starts a comment) as an int8 array (k, 3, 3) with DONT_CARE for `-`."""
-    tiles, current = [], []
+    """The basic tiles of a tile-set text (3 lines of 3 pixels `1`, `0` or `-` each, tiles separated
+    by blank lines; `#` starts a comment) as an int8 array (k, 3, 3) with DONT_CARE for `-`."""
+    tiles, rows, number = [], [], 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#")[0].split()
         if not line:
-            if current:
-                raise ValueError(f"tile set line {number}: a tile has 3 rows, this one {len(current)}")
+            if 0 < len(rows) < 3:
+                raise ValueError(f"tile set line {number}: a tile has 3 rows, this one {len(rows)}")
+            rows = []
             continue
+        if len(rows) == 3:
+            raise ValueError(f"tile set line {number}: a tile has 3 rows; separate tiles by a blank line")
         if len(line) != 3 or any(p not in ("0", "1", "-") for p in line):
             raise ValueError(f"tile set line {number}: expected 3 pixels of 1, 0 or -, got {raw.strip()!r}")
-        current.append([DONT_CARE if p == "-" else int(p) for p in line])
-        if len(current) == 3:
-            tiles.append(current)
-            current = []
-    if current:
-        raise ValueError(f"tile set: the last tile has {len(current)} rows, expected 3")
+        rows.append([DONT_CARE if p == "-" else int(p) for p in line])
+        if len(rows) == 2 and rows[1][1] != 1:
+            raise ValueError(f"tile set line {number}: a tile is centred on a path cell, so its centre is 1")
+        if len(rows) == 3:
+            tiles.append(rows)
+    if 0 < len(rows) < 3:
+        raise ValueError(f"tile set line {number}: the text ends inside a tile of {len(rows)} rows")
     if not tiles:
         raise ValueError("tile set: no tiles")
-    tiles = np.array(tiles, dtype=np.int8)
-    if (tiles[:, 1, 1] != 1).any():
-        raise ValueError("tile set: every tile is centred on a path cell (centre pixel 1)")
-    return tiles
+    return np.array(tiles, dtype=np.int8)
 
 
 def rotations(tiles: np.ndarray) -> np.ndarray:
@@ -129,6 +130,10 @@ def templates(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 def tile_set_templates(name_or_text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Templates of a named tile set ("touching", "non-touching") or of a tile-set text."""
+    if name_or_text not in TILE_SETS and "\n" not in name_or_text:
+        raise ValueError(
+            f"unknown tile set {name_or_text!r}: name one of {sorted(TILE_SETS)} or give a tile text"
+        )
     return templates(parse_tiles(TILE_SETS.get(name_or_text, name_or_text)))
 
 
