@@ -12,6 +12,7 @@ from gymnasium.vector.vector_env import AutoresetMode
 from gridworlds.engines import game2048 as engine
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
+from gridworlds.envs.rendering import ViewerRendering
 from gridworlds.registry import load, world
 
 WORLD_ID = "gridworlds/2048-v0"
@@ -33,7 +34,7 @@ def _first_seed(np_random: np.random.Generator) -> np.uint64:
     return np.uint64(np_random.integers(0, 2**63))
 
 
-class Game2048Env(gym.Env):
+class Game2048Env(ViewerRendering, gym.Env):
     """2048: slide the tiles of a 4x4 board; equal tiles that meet merge once and score their sum.
 
     Observation: `Box(0, 15, (4, 4), int8)`, the log2 of each tile (0 = empty), row 0 on top;
@@ -59,6 +60,7 @@ class Game2048Env(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 8}
+    world_id = WORLD_ID
 
     def __init__(
         self,
@@ -77,7 +79,6 @@ class Game2048Env(gym.Env):
         self.rng = np.uint64(0)
         self.score = 0
         self.legal = 0
-        self._renderer = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -126,24 +127,6 @@ class Game2048Env(gym.Env):
 
     def render_state(self) -> dict[str, Any]:
         return {"board": int(self.board), "score": int(self.score), "game_over": self.legal == 0}
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to gym.make")
-            return None
-        if self._renderer is None:
-            self._renderer = load(world(WORLD_ID).viewer)(self.render_mode, self.metadata["render_fps"])
-        return self._renderer.render(self.render_state())
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_renderer"] = None  # a pygame window does not pickle; a copy opens its own
-        return state
 
 
 class Game2048VectorEnv(gym.vector.VectorEnv):

@@ -13,7 +13,7 @@ from pettingzoo import AECEnv
 from gridworlds.engines import othello as engine
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
-from gridworlds.registry import load, world
+from gridworlds.envs.rendering import ViewerRendering
 
 AGENTS = ("black", "white")
 OPPONENTS = {"random": engine.RANDOM, "greedy": engine.GREEDY, "alphabeta": engine.ALPHABETA}
@@ -50,7 +50,7 @@ def _observation_space() -> gym.spaces.Box:
     return gym.spaces.Box(0, 1, shape=(2, 8, 8), dtype=np.int8)
 
 
-class OthelloEnv(AECEnv):
+class OthelloEnv(ViewerRendering, AECEnv):
     """Othello for two agents, "black" (moves first) and "white".
 
     Observation: a dict with "observation", `Box(0, 1, (2, 8, 8), int8)` from the observing agent's
@@ -69,6 +69,7 @@ class OthelloEnv(AECEnv):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array", "human"], "name": "othello_v0", "render_fps": 4}
+    world_id = "gridworlds/Othello-v0"
 
     def __init__(self, render_mode: str | None = None):
         super().__init__()
@@ -86,7 +87,6 @@ class OthelloEnv(AECEnv):
         self.action_spaces = {agent: gym.spaces.Discrete(engine.NUM_ACTIONS) for agent in AGENTS}
         self.discs = {"black": engine.START_BLACK, "white": engine.START_WHITE}
         self.last_move: int | None = None
-        self._renderer = None
 
     def observation_space(self, agent):
         return self.observation_spaces[agent]
@@ -159,23 +159,8 @@ class OthelloEnv(AECEnv):
             "game_over": bool(engine.game_over(black, white)),
         }
 
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode")
-            return None
-        if self._renderer is None:
-            self._renderer = load(world("gridworlds/Othello-v0").viewer)(
-                self.render_mode, self.metadata["render_fps"]
-            )
-        return self._renderer.render(self.render_state())
 
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-
-class OthelloVsEnv(gym.Env):
+class OthelloVsEnv(ViewerRendering, gym.Env):
     """Othello against a built-in opponent, for single-agent learners.
 
     Observation: `Box(0, 1, (2, 8, 8), int8)`, plane 0 the agent's discs, plane 1 the opponent's
@@ -199,6 +184,7 @@ class OthelloVsEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 4}
+    world_id = "gridworlds/OthelloVs-v0"
 
     def __init__(
         self,
@@ -221,7 +207,6 @@ class OthelloVsEnv(gym.Env):
         self.last_move: int | None = None
         self.opponent_last = -1
         self.over = True
-        self._renderer = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -283,26 +268,6 @@ class OthelloVsEnv(gym.Env):
             "last_move": self.last_move if self.opponent_last < 0 else self.opponent_last,
             "game_over": over,
         }
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode")
-            return None
-        if self._renderer is None:
-            self._renderer = load(world("gridworlds/OthelloVs-v0").viewer)(
-                self.render_mode, self.metadata["render_fps"]
-            )
-        return self._renderer.render(self.render_state())
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_renderer"] = None
-        return state
 
 
 class OthelloVsVectorEnv(gym.vector.VectorEnv):

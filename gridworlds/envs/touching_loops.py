@@ -10,7 +10,7 @@ import numpy as np
 from gridworlds.engines import touching_loops as engine
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
-from gridworlds.registry import load, world
+from gridworlds.envs.rendering import ViewerRendering
 
 ACTIONS = ("flip", "set")
 
@@ -21,11 +21,10 @@ def _check_fraction(name: str, value: Any) -> float:
     return float(value)
 
 
-class _LoopsField:
+class _LoopsField(ViewerRendering):
     """What both envs share: the field, its tile set, seeding, observations and the render hook."""
 
     metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 8}
-    world_id = ""
 
     def _setup(self, n: int, tiles: str, density: float, render_mode: str | None) -> None:
         self.n = engine.check_n(n)
@@ -44,7 +43,6 @@ class _LoopsField:
         self.steps = 0
         self.sweeps = 0
         self.last_cell: tuple[int, int] | None = None
-        self._renderer = None
 
     def _new_field(self, seed: int | None) -> None:
         if seed is not None:
@@ -90,24 +88,6 @@ class _LoopsField:
             "tiles": self.tiles,
             "last_cell": self.last_cell,
         }
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode")
-            return None
-        if self._renderer is None:
-            self._renderer = load(world(self.world_id).viewer)(self.render_mode, self.metadata["render_fps"])
-        return self._renderer.render(self.render_state())
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_renderer"] = None
-        return state
 
 
 class TouchingLoopsEnv(_LoopsField, gym.Env):
