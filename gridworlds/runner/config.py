@@ -17,6 +17,19 @@
     episodes = 100                   # final evaluation episodes
     max_steps = 0                    # per-episode step cap during evaluation (0: none)
 
+A *study* is the other kind of experiment file: a measurement that is not an agent playing a world
+(say, sweeps of a CA rule over a grid of parameters), run by a function of its own:
+
+    name = "loops-convergence"
+    [study]
+    function = "gridworlds.runner.loops_study:convergence"   # "module:function"
+    runs = 100                       # every other field is a parameter of the function
+
+The function is called as function(params, out_dir, resume) -> dict (see run.py). If it has a
+`check(params, fields) -> params` attribute, loading the file calls it to check the parameters and
+fill in their defaults, so that a bad parameter fails before anything runs; `fields` is the file's
+Fields, whose errors name the file and the field (study.<key>) as all the others do.
+
 Every error is a ValueError that names the file, the dotted field and the form it expects.
 """
 
@@ -32,7 +45,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gridworlds.agents import AGENTS
-from gridworlds.registry import GYMNASIUM, WORLDS, make
+from gridworlds.registry import GYMNASIUM, WORLDS, load, make
 from gridworlds.values import parse_value
 
 
@@ -72,6 +85,17 @@ class Experiment:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Study:
+    name: str
+    function: str  # "module:function"
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain TOML data; loading it back gives the same study."""
+        return {"name": self.name, "study": {"function": self.function, **self.params}}
+
+
 class Kind(NamedTuple):
     expected: str
     check: Callable[[Any], bool]
@@ -102,11 +126,12 @@ TABLES = Kind(
     "a non-empty array of tables ([[agents]] sections)",
     lambda v: isinstance(v, list) and v != [] and all(isinstance(a, dict) for a in v),
 )
+FUNCTION = Kind("a 'module:function' path", lambda v: isinstance(v, str) and v.count(":") == 1)
 _REQUIRED = object()
 _RESERVED_PARAMS = ("seed", "world_id")  # the runner passes these itself
 
 
-class _Fields:
+class Fields:
     """Reads fields out of one experiment file, raising errors that name the file and the field."""
 
     def __init__(self, source: str):
@@ -151,9 +176,11 @@ class _Fields:
         )
 
 
-def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment:
+def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment | Study:
     """Check parsed TOML data field by field and fill in the defaults."""
-    fields = _Fields(source)
+    fields = Fields(source)
+    if "study" in data:
+        return _validate_study(data, fields, default_name)
     fields.no_unknown_keys(data, "", [f.name for f in dataclasses.fields(Experiment)])
 
     name = fields.get(data, "", "name", NAME, default_name)
@@ -196,6 +223,22 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
     return Experiment(name, world, seeds, env, agents, train, evaluation)
 
 
+def _validate_study(data: dict[str, Any], fields: Fields, default_name: str) -> Study:
+    fields.no_unknown_keys(data, "", ["name", "study"])
+    name = fields.get(data, "", "name", NAME, default_name)
+    table = fields.get(data, "", "study", TABLE)
+    target = fields.get(table, "study.", "function", FUNCTION)
+    try:
+        function = load(target)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"{fields.source}: study.function {target!r} cannot be loaded: {error}") from None
+    if not callable(function):
+        raise fields.error("study.function", "a callable", target)
+    params = {key: value for key, value in table.items() if key != "function"}
+    check = getattr(function, "check", None)
+    return Study(name, target, check(params, fields) if check else params)
+
+
 def _check_env(source: str, world: str, env: dict[str, Any]) -> None:
     """Only the world knows its arguments, so build it once to check them before any run starts."""
     try:
@@ -204,7 +247,7 @@ def _check_env(source: str, world: str, env: dict[str, Any]) -> None:
         raise ValueError(f"{source}: env: {error}") from None
 
 
-def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experiment:
+def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experiment | Study:
     """Read an experiment file, apply `--set KEY=VALUE` overrides, and validate the result."""
     path = Path(path)
     try:

@@ -34,7 +34,7 @@ def plot_training(rows: list[dict[str, str]], path: Path, title: str) -> None:
         and any(v != 0 for _, values in series[m].values() for v in values)
     ]
 
-    figure, axes = _panels(len(metrics), title)
+    figure, axes = panels(len(metrics), title)
     for ax, metric in zip(axes, metrics, strict=False):
         for agent, (steps, values) in series[metric].items():
             ax.plot(
@@ -48,7 +48,7 @@ def plot_training(rows: list[dict[str, str]], path: Path, title: str) -> None:
         ax.set_xlabel("environment steps")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_evaluation(
@@ -63,7 +63,7 @@ def plot_evaluation(
     names = dict.fromkeys(m for agent in agents for m in values[agent] if m.endswith("_mean"))
     metrics = [m for m in names if any(values[agent].get(m, 0) != 0 for agent in agents)]
 
-    figure, axes = _panels(len(metrics), title)
+    figure, axes = panels(len(metrics), title)
     for ax, metric in zip(axes, metrics, strict=False):
         heights = [values[agent].get(metric, math.nan) for agent in agents]
         spread = [errors.get(agent, {}).get(metric, 0.0) for agent in agents]
@@ -72,10 +72,11 @@ def plot_evaluation(
         ax.set_title(metric, fontsize=10)
         ax.tick_params(axis="x", labelrotation=30 if len(agents) > 3 else 0)
         ax.grid(axis="y", alpha=0.3)
-    _save(figure, path)
+    save_png(figure, path)
 
 
-def _panels(count: int, title: str) -> tuple[Figure, list]:
+def panels(count: int, title: str) -> tuple[Figure, list]:
+    """A titled figure with `count` axes, at most three to a row (shared by every plot of the runner)."""
     columns = min(3, max(count, 1))
     rows = math.ceil(max(count, 1) / columns)
     figure = Figure(figsize=(4.5 * columns, 3.2 * rows + 0.4), layout="constrained")
@@ -86,7 +87,8 @@ def _panels(count: int, title: str) -> tuple[Figure, list]:
     return figure, axes
 
 
-def _save(figure: Figure, path: Path) -> None:
+def save_png(figure: Figure, path: Path) -> None:
+    """Write a figure as a PNG, atomically."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     atomic.write_bytes(path, buffer.getvalue())

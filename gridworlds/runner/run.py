@@ -19,6 +19,18 @@ evaluations included); periodic evaluations log their metrics with an `eval/` pr
 
 Every file is written atomically, so a run killed at any point resumes with `--resume`: finished
 agents are skipped, an unfinished one continues from its latest checkpoint.
+
+A study (an experiment file with a [study] table, see config.py) runs in this process instead,
+without seeds to fan out over (it seeds itself from its parameters):
+
+    config.toml      the resolved study
+    summary.json     what the study function returned, under "name" and "function"
+    ...              whatever the study writes itself
+
+The function is called as function(params, out_dir, resume) -> dict. It writes its files under
+out_dir through gridworlds.atomic and, with resume, skips the parts whose files are already
+there. The dict it returns holds "rows": a list of dicts with the same keys, printed as a table.
+A resumed study must have the same config as the interrupted one, as a resumed seed must.
 """
 
 from __future__ import annotations
@@ -44,8 +56,8 @@ from tqdm import tqdm
 
 from gridworlds import atomic
 from gridworlds.agents import Agent, load_agent, make_agent
-from gridworlds.registry import make
-from gridworlds.runner.config import AgentSpec, Experiment, load_experiment, parse_seeds
+from gridworlds.registry import load, make
+from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds
 from gridworlds.runner.evaluate import evaluate
 from gridworlds.runner.plots import plot_evaluation, plot_training
 from gridworlds.tables import format_table
@@ -63,13 +75,19 @@ def run_experiment(
     runs_dir: str | Path = "runs",
     ray_address: str | None = None,
 ) -> dict[str, Any]:
-    """`gridworlds run`: run every seed of an experiment file and return the summary over seeds.
+    """`gridworlds run`: run every seed of an experiment file and return the summary over seeds;
+    run a study's function and return its summary.
 
     overrides: "key=value" strings (`--set`); seeds: "0-3" or "0,2,5", replacing the file's seeds;
     ray_address: run each seed as a Ray task on that cluster ("auto", "local", "ray://host:port")
     instead of in local processes.
     """
     experiment = load_experiment(path, overrides)
+    if isinstance(experiment, Study) and (seeds is not None or ray_address is not None):
+        raise ValueError(
+            f"{path} is a study: it runs in one process, seeded by its own parameters; "
+            "--seeds and --ray apply to agent experiments only"
+        )
     if seeds is not None:
         experiment = dataclasses.replace(experiment, seeds=parse_seeds(seeds))
     if resume and overwrite:
@@ -84,6 +102,8 @@ def run_experiment(
             )
 
     start = time.perf_counter()
+    if isinstance(experiment, Study):
+        return _run_study(experiment, root, resume, start)
     if ray_address is None:
         results = _run_locally(experiment, root, resume)
     else:
@@ -105,6 +125,29 @@ def run_experiment(
     print("  <seed>/                       config.toml, metrics.csv, summary.json, progress.json,")
     print("                                checkpoint-<label>/, evaluation.png, training.png")
     return summary
+
+
+def _run_study(study: Study, root: Path, resume: bool, start: float) -> dict[str, Any]:
+    config = study.to_dict()
+    if resume and (root / CONFIG).is_file():
+        _check_same_config(root / CONFIG, config)
+    atomic.write_text(root / CONFIG, tomli_w.dumps(config))
+    result = load(study.function)(study.params, root, resume)
+    summary = {"name": study.name, "function": study.function, **result}
+    atomic.write_text(root / SUMMARY, json.dumps(summary, indent=2))
+
+    rows = result["rows"]
+    print(f"\n{study.name} ({study.function})")
+    if rows:
+        print(format_table([list(rows[0]), *([_format_cell(v) for v in row.values()] for row in rows)]))
+    print(f"\ndone in {time.perf_counter() - start:.1f} s; results in {root}/")
+    return summary
+
+
+def _format_cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def run_seed(
