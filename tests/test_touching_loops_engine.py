@@ -364,3 +364,22 @@ def test_pattern_stats_of_two_touching_loops():
     # Loops that touch are not a non-touching pattern, by the checker or by the rule.
     assert not tl.pattern_stats(field, touching=False)["valid"]
     assert not tl.all_valid(packed(field), 7, *TEMPLATES["non-touching"])
+
+
+def test_cover_levels_of_the_ring_and_of_stable_patterns():
+    ring = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.int8)
+    # The centre lies under the four straight tiles (a side each) and the four corners' inner diagonals.
+    assert tl.pattern_stats(ring)["cover_levels"] == {3: 8, 8: 1}
+    for tiles in ("touching", "non-touching"):
+        templates = tl.tile_set_templates(tiles)
+        rows = np.zeros((4, 12), dtype=np.uint64)
+        rngs = np.array([seed_state(k) for k in range(4)], dtype=np.uint64)
+        for b in range(4):
+            rngs[b] = tl.random_field(rows[b], 8, 0.5, rngs[b])
+        sweeps, converged = np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.bool_)
+        tl.run_batch(rows, 8, 0.4, rngs, 50_000, *templates, sweeps, converged)
+        for b in np.flatnonzero(converged):
+            field = np.zeros((8, 8), dtype=np.int8)
+            tl.rows_to_field(rows[b], field)
+            levels = tl.pattern_stats(field, tiles == "touching")["cover_levels"]
+            assert 0 not in levels and sum(levels.values()) == 64  # the tiles cover the whole field

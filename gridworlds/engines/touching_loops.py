@@ -416,17 +416,43 @@ def touching_contacts(field):
     return contacts
 
 
+@numba.njit(cache=True)
+def cover_levels(field, touching, levels):
+    """levels[r, c] = how many path cells' tiles cover cell (r, c). A path cell's tile covers itself
+    and its four orthogonal neighbours; a corner's also covers the diagonal between its arms, and
+    without `touching` its three other diagonals. In a valid pattern every cell is covered."""
+    n = field.shape[0]
+    levels[:] = 0
+    for r in range(n):
+        for c in range(n):
+            if not field[r, c]:
+                continue
+            levels[r, c] += 1
+            for dr, dc in _ORTHOGONAL:
+                if 0 <= r + dr < n and 0 <= c + dc < n:
+                    levels[r + dr, c + dc] += 1
+            if _is_corner(field, r, c):
+                for dr, dc in _DIAGONAL:
+                    inner = _at(field, r + dr, c) and _at(field, r, c + dc)
+                    if (inner or not touching) and 0 <= r + dr < n and 0 <= c + dc < n:
+                        levels[r + dr, c + dc] += 1
+
+
 def pattern_stats(field: np.ndarray, touching: bool = True) -> dict[str, object]:
-    """What the checker says of a field: validity, loops and their lengths, contacts, density."""
+    """What the checker says of a field: validity, loops and their lengths, contacts, density, and
+    cover levels (how many cells are covered by 1, 2, ... tiles)."""
     field = np.ascontiguousarray(field, dtype=np.int8)
     labels = np.zeros(field.shape, dtype=np.int64)
     count = loop_labels(field, labels)
+    levels = np.zeros(field.shape, dtype=np.int64)
+    cover_levels(field, touching, levels)
     return {
         "valid": bool(is_loop_pattern(field, touching)),
         "loops": int(count),
         "loop_lengths": sorted(np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()),
         "contacts": int(touching_contacts(field)),
         "density": float(field.mean()),
+        "cover_levels": {int(k): int(v) for k, v in enumerate(np.bincount(levels.ravel())) if v},
     }
 
 
