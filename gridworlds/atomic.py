@@ -29,15 +29,26 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode())
 
 
+def recover_directory(path: str | os.PathLike) -> None:
+    """Finish a replacement that `directory` left half done: a crash between its two renames leaves
+    the previous version at `.<name>.old` and nothing at `path`."""
+    path = Path(path)
+    old = path.with_name(f".{path.name}.old")
+    if not path.exists() and old.is_dir():
+        os.replace(old, path)
+
+
 @contextmanager
 def directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory that replaces `path` once the block ends without error.
 
     An existing `path` stays whole until the new one is complete; it is moved aside, the new one
-    renamed in, and only then the old one deleted.
+    renamed in, and only then the old one deleted. Readers call `recover_directory` first, so a
+    crash between the two renames leaves the previous version in place.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_directory(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp

@@ -217,3 +217,13 @@ def test_vector_env_refuses_bad_actions():
             env.step(actions)
     with pytest.raises(ValueError, match="num_envs"):
         Game2048VectorEnv(num_envs=0)
+
+
+def test_vector_env_takes_a_list_of_seeds():
+    listed = Game2048VectorEnv(num_envs=3)
+    counted = Game2048VectorEnv(num_envs=3)
+    assert np.array_equal(listed.reset(seed=[5, 6, 7])[0], counted.reset(seed=5)[0])
+    with pytest.raises(ValueError, match="seed"):
+        listed.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="seed"):
+        Game2048Env().reset(seed=-1)

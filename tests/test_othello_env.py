@@ -11,7 +11,7 @@ from pettingzoo.test import api_test, seed_test
 import gridworlds
 from gridworlds.agents import make_agent
 from gridworlds.engines import othello as engine
-from gridworlds.envs.othello import OthelloEnv, OthelloVsEnv, OthelloVsVectorEnv
+from gridworlds.envs.othello import OthelloEnv, OthelloVsEnv, OthelloVsVectorEnv, episode_metrics
 
 VS = "gridworlds/OthelloVs-v0"
 
@@ -104,6 +104,7 @@ def test_versus_illegal_move_loses_or_raises():
     obs, _ = env.reset(seed=0)
     after, reward, terminated, _, info = env.step(0)
     assert reward == -1 and terminated and info["illegal"] and (after == obs).all()
+    assert info["outcome"] == -1 and episode_metrics(info)["win"] == 0.0
     strict = OthelloVsEnv(illegal_action="error")
     obs, _ = strict.reset(seed=0)
     with pytest.raises(ValueError, match="cannot play a1"):
@@ -151,11 +152,13 @@ def test_vector_env_equals_single_envs(colour):
         assert np.array_equal(masks, b[-1]["action_mask"]), t
         actions = np.array([rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in masks])
         if t == 20:
-            actions[0] = 0 if not masks[0, 0] else actions[0]  # an illegal move loses in both
+            assert not masks[0, 0] and masks[0].any()  # game 0 is in play and a1 is not legal there
+            actions[0] = 0  # an illegal move loses in both
         a, b = batched.step(actions), reference.step(actions)
         for x, y in zip(a[:4], b[:4], strict=True):
             assert np.array_equal(x, y), t
         assert np.array_equal(a[4]["opponent_move"], b[4]["opponent_move"]), t
+        assert np.array_equal(a[4]["illegal"], b[4]["illegal"]), t
         ends += int(a[2].sum())
     assert ends >= n
 

@@ -355,3 +355,14 @@ def test_evaluate_refuses_pettingzoo_worlds(monkeypatch):
     monkeypatch.setitem(WORLDS, fake.id, fake)
     with pytest.raises(ValueError, match="not supported yet"):
         evaluate(make_agent("random", WORLD), fake.id, {}, 1, 0)
+
+
+def test_a_checkpoint_interrupted_between_its_renames_is_recovered(tmp_path):
+    agent = make_agent("random", WORLD, seed=3)
+    agent.save(tmp_path / "ckpt")
+    # As if a later save had moved the old version aside and died before renaming the new one in.
+    (tmp_path / "ckpt").rename(tmp_path / ".ckpt.old")
+    from gridworlds.agents import load_agent
+
+    assert load_agent(tmp_path / "ckpt").seed == 3
+    assert (tmp_path / "ckpt").is_dir() and not (tmp_path / ".ckpt.old").exists()

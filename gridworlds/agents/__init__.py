@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from gridworlds import atomic
 from gridworlds.registry import load
 
 # Called by learners at their natural reporting points with the environment steps done so far and
@@ -89,6 +90,7 @@ def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any)
 
 def load_agent(path: str | Path) -> Agent:
     """Rebuild whatever agent saved the checkpoint directory at `path`."""
+    atomic.recover_directory(path)
     manifest = read_manifest(path)
     return agent_class(manifest["name"], manifest["world_id"]).load(path)
 

@@ -171,7 +171,7 @@ class SB3Agent:
             )
         else:
             action, _ = self.model.predict(observation, deterministic=self.deterministic)
-        return int(action)
+        return int(action) if isinstance(self.model.action_space, gym.spaces.Discrete) else action
 
     def save(self, path: str | Path) -> None:
         if self.model is None:

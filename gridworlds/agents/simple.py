@@ -20,6 +20,7 @@ class UntrainedAgent:
         self.world_id = world_id
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it plays with, kept in checkpoints
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -29,12 +30,14 @@ class UntrainedAgent:
 
     def save(self, path: str | Path) -> None:
         with atomic.directory(path) as tmp:
-            write_manifest(tmp, self.name, self.world_id, self.params())
+            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
     @classmethod
     def load(cls, path: str | Path) -> UntrainedAgent:
         manifest = read_manifest(path)
-        return cls(world_id=manifest["world_id"], **manifest["params"])
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
+        return agent
 
 
 def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:

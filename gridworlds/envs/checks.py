@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from gridworlds.engines.rng import seed_state
+
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
@@ -28,3 +30,40 @@ def check_discrete_action(action: Any, n: int) -> int:
         shape = f" of shape {action.shape}" if isinstance(action, np.ndarray) else ""
         raise ValueError(f"action must be an integer in 0..{n - 1}, got {action!r}{shape}")
     return int(action)
+
+
+def check_seed(seed: Any) -> int | None:
+    """None or a non-negative integer (Python or numpy)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def engine_seed(seed: int | None, current: np.uint64, np_random: np.random.Generator) -> np.uint64:
+    """The engine generator state after `reset(seed=...)`: drawn from the seed when one is given,
+    kept when the env already has one, else drawn from the env's np_random."""
+    if seed is not None:
+        return seed_state(seed)
+    if current != 0:
+        return current
+    return np.uint64(np_random.integers(0, 2**63))
+
+
+def vector_seeds(seed: Any, num_envs: int) -> list[int] | None:
+    """`reset(seed=...)` of a vector env: an int s seeds env i with s + i (as SyncVectorEnv does);
+    a list gives one seed per env; None keeps each env's generator."""
+    if seed is None:
+        return None
+    seeds = [seed + i for i in range(num_envs)] if isinstance(seed, int | np.integer) else list(seed)
+    if len(seeds) != num_envs:
+        raise ValueError(f"seed must be an int or a list of {num_envs} ints, got {seed!r}")
+    return [check_seed(s) for s in seeds]
+
+
+def reset_vector_rngs(rngs: np.ndarray, seed: Any, np_random: np.random.Generator) -> None:
+    """Set the engine generator state of every env of a vector env for `reset(seed=...)`."""
+    seeds = vector_seeds(seed, len(rngs))
+    for i in range(len(rngs)):
+        rngs[i] = engine_seed(None if seeds is None else seeds[i], rngs[i], np_random)

@@ -10,8 +10,15 @@ from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
 from gridworlds.engines import game2048 as engine
-from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
+from gridworlds.envs.checks import (
+    check_choice,
+    check_discrete_action,
+    check_positive_int,
+    check_seed,
+    engine_seed,
+    reset_vector_rngs,
+    vector_seeds,
+)
 from gridworlds.envs.rendering import ViewerRendering
 from gridworlds.registry import load, world
 
@@ -28,10 +35,6 @@ def _observation_space(observation: str) -> gym.spaces.Box:
     if observation == "exponents":
         return gym.spaces.Box(0, engine.MAX_EXPONENT, shape=(4, 4), dtype=np.int8)
     return gym.spaces.Box(0, 1, shape=(engine.MAX_EXPONENT + 1, 4, 4), dtype=np.int8)
-
-
-def _first_seed(np_random: np.random.Generator) -> np.uint64:
-    return np.uint64(np_random.integers(0, 2**63))
 
 
 class Game2048Env(ViewerRendering, gym.Env):
@@ -81,11 +84,8 @@ class Game2048Env(ViewerRendering, gym.Env):
         self.legal = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if seed is not None:
-            self.rng = seed_state(seed)
-        elif self.rng == 0:
-            self.rng = _first_seed(self.np_random)
+        super().reset(seed=check_seed(seed))
+        self.rng = engine_seed(seed, self.rng, self.np_random)
         self.board, self.rng = engine.new_game(self.rng)
         self.score = 0
         self.legal = engine.legal_bits(self.board)
@@ -176,15 +176,9 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self._renderer = None
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if seed is None:
-            missing = self.rngs == 0
-            self.rngs[missing] = [_first_seed(self.np_random) for _ in range(missing.sum())]
-        else:
-            seeds = range(seed, seed + self.num_envs) if isinstance(seed, int | np.integer) else seed
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {seed!r}")
-            self.rngs[:] = [seed_state(s) for s in seeds]
+        seeds = vector_seeds(seed, self.num_envs)
+        super().reset(seed=None if seeds is None else seeds[0])
+        reset_vector_rngs(self.rngs, seed, self.np_random)
         engine.new_game_batch(self.boards, self.rngs, self.legal)
         self.scores[:] = 0
         self.lengths[:] = 0

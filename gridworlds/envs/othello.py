@@ -11,8 +11,15 @@ from gymnasium.vector.vector_env import AutoresetMode
 from pettingzoo import AECEnv
 
 from gridworlds.engines import othello as engine
-from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
+from gridworlds.envs.checks import (
+    check_choice,
+    check_discrete_action,
+    check_positive_int,
+    check_seed,
+    engine_seed,
+    reset_vector_rngs,
+    vector_seeds,
+)
 from gridworlds.envs.rendering import ViewerRendering
 
 AGENTS = ("black", "white")
@@ -176,7 +183,8 @@ class OthelloVsEnv(ViewerRendering, gym.Env):
     Episode end: terminated when neither player can move.
 
     Info: `action_mask` (bool[65]), `discs` (agent, opponent), `opponent_move` (its last square, -1
-    if none), `illegal`. `action_masks()` for MaskablePPO.
+    if none), `illegal`, `outcome` (NaN while the game goes on, then +1 win, 0 draw, -1 loss or
+    illegal move). `action_masks()` for MaskablePPO.
 
     Arguments: `opponent` ("random", "greedy" by discs flipped, "alphabeta"), `depth` (alpha-beta
     plies), `agent_colour` ("black" moves first, "white", or "random" each game), `illegal_action`
@@ -209,11 +217,8 @@ class OthelloVsEnv(ViewerRendering, gym.Env):
         self.over = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if seed is not None:
-            self.rng = seed_state(seed)
-        elif self.rng == 0:
-            self.rng = np.uint64(self.np_random.integers(0, 2**63))
+        super().reset(seed=check_seed(seed))
+        self.rng = engine_seed(seed, self.rng, self.np_random)
         self.me, self.opp, self.rng, white, self.opponent_last = engine.vs_new_game(
             self.rng, COLOURS.index(self.agent_colour), OPPONENTS[self.opponent], self.depth
         )
@@ -250,11 +255,19 @@ class OthelloVsEnv(ViewerRendering, gym.Env):
         return self._mask()
 
     def _info(self, illegal: bool = False) -> dict[str, Any]:
+        # The result once the game is over: -1 for an illegal move, else the sign of the disc lead;
+        # NaN while it goes on (a float either way, so vector envs can stack it).
+        outcome = np.nan
+        if illegal:
+            outcome = -1.0
+        elif self.over:
+            outcome = float(np.sign(engine.disc_difference(self.me, self.opp)))
         return {
             "action_mask": self._mask(),
             "discs": (engine.popcount(self.me), engine.popcount(self.opp)),
             "opponent_move": self.opponent_last,
             "illegal": illegal,
+            "outcome": outcome,
         }
 
     def render_state(self) -> dict[str, Any]:
@@ -309,15 +322,9 @@ class OthelloVsVectorEnv(gym.vector.VectorEnv):
         self.needs_reset = np.zeros(n, dtype=bool)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if seed is None:
-            missing = self.rngs == 0
-            self.rngs[missing] = [np.uint64(self.np_random.integers(0, 2**63)) for _ in range(missing.sum())]
-        else:
-            seeds = range(seed, seed + self.num_envs) if isinstance(seed, int | np.integer) else seed
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {seed!r}")
-            self.rngs[:] = [seed_state(s) for s in seeds]
+        seeds = vector_seeds(seed, self.num_envs)
+        super().reset(seed=None if seeds is None else seeds[0])
+        reset_vector_rngs(self.rngs, seed, self.np_random)
         nothing = np.zeros(self.num_envs, dtype=bool)
         self._step(np.zeros(self.num_envs, dtype=np.int64), ~nothing, nothing)
         self.needs_reset[:] = False
@@ -369,10 +376,8 @@ class OthelloVsVectorEnv(gym.vector.VectorEnv):
 
 
 def episode_metrics(info: dict[str, Any]) -> dict[str, float]:
-    """What an evaluation records of one finished OthelloVs game, from its last info."""
+    """What an evaluation records of one OthelloVs game, from its last info: a game cut off before
+    its end counts as neither won nor drawn."""
     mine, theirs = info["discs"]
-    return {
-        "win": float(mine > theirs),
-        "draw": float(mine == theirs),
-        "disc_difference": float(mine - theirs),
-    }
+    outcome = info["outcome"]
+    return {"win": float(outcome == 1), "draw": float(outcome == 0), "disc_difference": float(mine - theirs)}

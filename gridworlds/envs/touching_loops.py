@@ -8,8 +8,13 @@ import gymnasium as gym
 import numpy as np
 
 from gridworlds.engines import touching_loops as engine
-from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_choice, check_discrete_action, check_positive_int
+from gridworlds.envs.checks import (
+    check_choice,
+    check_discrete_action,
+    check_positive_int,
+    check_seed,
+    engine_seed,
+)
 from gridworlds.envs.rendering import ViewerRendering
 
 ACTIONS = ("flip", "set")
@@ -45,10 +50,7 @@ class _LoopsField(ViewerRendering):
         self.last_cell: tuple[int, int] | None = None
 
     def _new_field(self, seed: int | None) -> None:
-        if seed is not None:
-            self.rng = seed_state(seed)
-        elif self.rng == 0:
-            self.rng = np.uint64(self.np_random.integers(0, 2**63))
+        self.rng = engine_seed(seed, self.rng, self.np_random)
         self.rng = engine.random_field(self.rows, self.n, self.density, self.rng)
         self.steps = self.sweeps = 0
         self.last_cell = None
@@ -141,13 +143,15 @@ class TouchingLoopsEnv(_LoopsField, gym.Env):
         return {**super()._info(), "action_mask": self.action_masks()}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=check_seed(seed))
         self._new_field(seed)
         if self.render_mode == "human":
             self.render()
         return self._observe(), self._info()
 
     def step(self, action):
+        if self.stable:
+            raise RuntimeError("step() called on a stable pattern; call reset() first")
         action = check_discrete_action(action, self.action_space.n)
         cells = self.n * self.n
         cell, value = action % cells, action // cells
@@ -201,7 +205,7 @@ class TouchingLoopsCAEnv(_LoopsField, gym.Env):
         self.invalid_visits = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=check_seed(seed))
         self._new_field(seed)
         self.invalid_visits = self.n * self.n - self.valid_count
         if self.render_mode == "human":
@@ -209,7 +213,9 @@ class TouchingLoopsCAEnv(_LoopsField, gym.Env):
         return self._observe(), self._info()
 
     def step(self, action):
-        noise = np.asarray(action, dtype=np.float64).reshape(-1)
+        if self.stable:
+            raise RuntimeError("step() called on a stable pattern; call reset() first")
+        noise = np.asarray(action, dtype=np.float64)
         if noise.shape != (1,) or not 0.0 <= noise[0] <= 1.0:
             raise ValueError(f"action must be a noise probability from 0 to 1 of shape (1,), got {action!r}")
         ran = 0

@@ -85,6 +85,8 @@ def evaluate_command(
         raise ValueError(f"--episodes must be a positive integer, got {episodes}")
     if max_steps < 0:
         raise ValueError(f"--max-steps must be a non-negative integer, got {max_steps}")
+    if seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {seed}")
     env_kwargs: dict[str, Any] = {}
     if Path(agent).is_dir():
         player = load_agent(agent)

@@ -215,6 +215,8 @@ class _SeedRun:
             except ValueError as error:
                 raise ValueError(f"agent {spec.label!r}: {error}") from None
             steps, train_time, train_metrics = 0, 0.0, {}
+        # Its checkpoints then say which world arguments it plays with (eval and view read them).
+        agent.env_kwargs = dict(self.experiment.env)
         if steps < self.experiment.train.budget:
             steps, train_time, train_metrics = self.train(agent, spec, checkpoint, steps, train_time)
         agent.save(checkpoint)

@@ -81,6 +81,8 @@ def view(
         raise ValueError(f"fps must be positive, got {fps!r}")
     if max_steps is not None and max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     specs = [] if agent is None else [agent] if isinstance(agent, str) else list(agent)
     env_kwargs = dict(env_kwargs or {})
     person = PERSON
