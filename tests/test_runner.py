@@ -169,7 +169,6 @@ def test_overrides_set_dotted_fields_as_toml_values(tmp_path):
     overrides = [
         "train.budget=1000",
         "agents.1.label=greedy-2",
-        "agents.0.params.seed_offset=0.5",  # random refuses it when built, not here
         "env.observation=onehot",
         "seeds=[3, 4]",
         'name="quoted"',
@@ -177,7 +176,6 @@ def test_overrides_set_dotted_fields_as_toml_values(tmp_path):
     experiment = load_experiment(write(tmp_path, BASELINES), overrides)
     assert experiment.train.budget == 1000
     assert experiment.agents[1].label == "greedy-2"
-    assert experiment.agents[0].params == {"seed_offset": 0.5}
     assert experiment.env == {"observation": "onehot"}
     assert experiment.seeds == [3, 4]
     assert experiment.name == "quoted"
@@ -366,3 +364,9 @@ def test_a_checkpoint_interrupted_between_its_renames_is_recovered(tmp_path):
 
     assert load_agent(tmp_path / "ckpt").seed == 3
     assert (tmp_path / "ckpt").is_dir() and not (tmp_path / ".ckpt.old").exists()
+
+
+def test_agent_parameters_are_checked_when_the_file_loads(tmp_path):
+    text = BASELINES.replace('name = "greedy"', 'name = "greedy"\nparams = { temprature = 2 }')
+    with pytest.raises(ValueError, match=r"x.toml: agents.1.params do not fit agent 'greedy'"):
+        load_experiment(write(tmp_path, text))

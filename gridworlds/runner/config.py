@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gridworlds.agents import AGENTS
+from gridworlds.agents import AGENTS, agent_class
 from gridworlds.registry import GYMNASIUM, WORLDS, load, make
 from gridworlds.values import parse_value
 
@@ -215,6 +216,10 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
         for key in _RESERVED_PARAMS:
             if key in params:
                 raise ValueError(f"{source}: {prefix}params.{key} cannot be set; the runner sets it")
+        try:
+            inspect.signature(agent_class(agent_name, world)).bind(world_id=world, seed=0, **params)
+        except TypeError as error:
+            raise ValueError(f"{source}: {prefix}params do not fit agent {agent_name!r}: {error}") from None
         agents.append(AgentSpec(agent_name, label, params))
 
     train = fields.integer_section(data, "train", TrainSpec, positive=("eval_episodes",))
