@@ -67,3 +67,16 @@ def reset_vector_rngs(rngs: np.ndarray, seed: Any, np_random: np.random.Generato
     seeds = vector_seeds(seed, len(rngs))
     for i in range(len(rngs)):
         rngs[i] = engine_seed(None if seeds is None else seeds[i], rngs[i], np_random)
+
+
+def check_vector_actions(actions: Any, num_envs: int, n: int) -> np.ndarray:
+    """A vector env's actions: an integer array of shape (num_envs,) with values in [0, n)."""
+    actions = np.asarray(actions)
+    if actions.shape != (num_envs,) or actions.dtype.kind not in "iu":
+        raise ValueError(
+            f"actions must be an integer array of shape ({num_envs},), "
+            f"got {actions.dtype} array of shape {actions.shape}"
+        )
+    if ((actions < 0) | (actions >= n)).any():
+        raise ValueError(f"actions must lie in 0..{n - 1}, got {actions}")
+    return actions.astype(np.int64)

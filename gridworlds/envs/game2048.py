@@ -15,6 +15,7 @@ from gridworlds.envs.checks import (
     check_discrete_action,
     check_positive_int,
     check_seed,
+    check_vector_actions,
     engine_seed,
     reset_vector_rngs,
     vector_seeds,
@@ -186,14 +187,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         return self._observe(), self._info(np.zeros(self.num_envs, dtype=bool))
 
     def step(self, actions):
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":
-            raise ValueError(
-                f"actions must be an integer array of shape ({self.num_envs},), "
-                f"got {actions.dtype} array of shape {actions.shape}"
-            )
-        if ((actions < 0) | (actions >= engine.NUM_ACTIONS)).any():
-            raise ValueError(f"actions must lie in 0..{engine.NUM_ACTIONS - 1}, got {actions}")
+        actions = check_vector_actions(actions, self.num_envs, engine.NUM_ACTIONS)
         restart = self.needs_reset
         rewards = np.empty(self.num_envs, dtype=np.int64)
         moved = np.empty(self.num_envs, dtype=bool)

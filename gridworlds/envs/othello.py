@@ -16,6 +16,7 @@ from gridworlds.envs.checks import (
     check_discrete_action,
     check_positive_int,
     check_seed,
+    check_vector_actions,
     engine_seed,
     reset_vector_rngs,
     vector_seeds,
@@ -331,14 +332,7 @@ class OthelloVsVectorEnv(gym.vector.VectorEnv):
         return self._observe(), self._info(nothing)
 
     def step(self, actions):
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":
-            raise ValueError(
-                f"actions must be an integer array of shape ({self.num_envs},), "
-                f"got {actions.dtype} array of shape {actions.shape}"
-            )
-        if ((actions < 0) | (actions >= engine.NUM_ACTIONS)).any():
-            raise ValueError(f"actions must lie in 0..{engine.NUM_ACTIONS - 1}, got {actions}")
+        actions = check_vector_actions(actions, self.num_envs, engine.NUM_ACTIONS)
         restart = self.needs_reset.copy()
         illegal = ~restart & ~self._masks()[np.arange(self.num_envs), actions]
         if self.illegal_action == "error" and illegal.any():
