@@ -1,0 +1,171 @@
+"""The n-tuple network engine: symmetries, isomorphic values, TD / TC updates, OI, stages, learning."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridworlds.engines import game2048 as board_engine
+from gridworlds.engines import ntuple as nt
+from gridworlds.engines.rng import seed_state
+
+SMALL = ("0123", "4567", "0145", "1256")  # 4-cell patterns: 65,536 weights each, quick to train
+boards = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+def grid(board):
+    out = np.empty((4, 4), dtype=np.int8)
+    board_engine.board_to_grid(board, out)
+    return out
+
+
+def random_network(patterns=SMALL, stages=1, seed=0):
+    cells = nt.parse_patterns(patterns)
+    weights = nt.new_weights(cells, stages)
+    weights[:] = np.random.default_rng(seed).normal(size=weights.shape).astype(np.float32)
+    return cells, nt.compile_patterns(cells), weights
+
+
+def reference_value(weights, cells, board, stage=0):
+    """Sum over the 8 dihedral transforms of the grid and over the patterns, from numpy grids."""
+    g = grid(board)
+    total = 0.0
+    for transposed in (g, g.T):
+        for variant in (transposed, transposed[:, ::-1], transposed[::-1], transposed[::-1, ::-1]):
+            flat = variant.ravel()
+            for t, pattern in enumerate(cells):
+                index = sum(int(flat[c]) << (4 * j) for j, c in enumerate(pattern))
+                total += float(weights[stage, t, index])
+    return total
+
+
+def test_presets_and_bad_patterns():
+    assert nt.parse_patterns("4x6").shape == (4, 6)
+    assert nt.parse_patterns("8x6").shape == (8, 6)
+    assert nt.parse_patterns(["012", "345"]).tolist() == [[0, 1, 2], [3, 4, 5]]
+    for bad, message in [
+        ("9x6", "one of"),
+        (["01g"], "hex cells"),
+        (["001"], "repeats"),
+        (["01", "012"], "same length"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            nt.parse_patterns(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(board=boards)
+def test_symmetric_boards_are_the_eight_dihedral_transforms(board):
+    out = np.empty(8, dtype=np.uint64)
+    nt.symmetric_boards(board, out)
+    g = grid(board)
+    expected = {v.tobytes() for base in (g, g.T) for v in (base, base[:, ::-1], base[::-1], base[::-1, ::-1])}
+    assert {grid(b).tobytes() for b in out} == expected
+    assert (grid(nt.mirror(board)) == g[:, ::-1]).all() and (grid(nt.flip(board)) == g[::-1]).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(board=boards)
+def test_value_is_the_same_for_all_eight_symmetric_boards_and_matches_a_slow_reference(board):
+    cells, shifts, weights = random_network()
+    scratch = np.empty(8, dtype=np.uint64)
+    stages = np.array([0], dtype=np.int64)
+    value = nt.value(weights, shifts, stages, board, scratch)
+    assert value == pytest.approx(reference_value(weights, cells, board), rel=1e-5, abs=1e-4)
+    symmetric = np.empty(8, dtype=np.uint64)
+    nt.symmetric_boards(board, symmetric)
+    for other in symmetric:
+        assert nt.value(weights, shifts, stages, other, scratch) == pytest.approx(value, rel=1e-5, abs=1e-4)
+
+
+def test_td_update_moves_every_looked_up_weight_by_the_step():
+    # One 1-cell pattern on cell 0: the 8 transforms put each of the 4 corners there twice.
+    cells = nt.parse_patterns(["0"])
+    shifts, weights = nt.compile_patterns(cells), nt.new_weights(cells, 1)
+    board = board_engine.grid_to_board(np.array([[1, 0, 0, 2], [0] * 4, [0] * 4, [3, 0, 0, 1]]))
+    nt.td_update(weights, shifts, np.array([0], dtype=np.int64), board, 0.5, np.empty(8, dtype=np.uint64))
+    # Corner exponents 1, 2, 3, 1: exponent 1 is looked up 4 times, 2 and 3 twice each.
+    assert weights[0, 0, :4].tolist() == [0.0, 2.0, 1.0, 1.0]
+    scratch = np.empty(8, dtype=np.uint64)
+    assert (
+        nt.value(weights, shifts, np.array([0], dtype=np.int64), board, scratch)
+        == 4 * 2.0 + 2 * 1.0 + 2 * 1.0
+    )
+
+
+def test_one_td_step_by_hand():
+    """V(a) += alpha/features * (target - V(a)): with a zero network and target 64, every looked-up
+    weight gains alpha * 64 / 8 for each time it is looked up."""
+    cells = nt.parse_patterns(["0"])
+    shifts, weights = nt.compile_patterns(cells), nt.new_weights(cells, 1)
+    stages, scratch = np.array([0], dtype=np.int64), np.empty(8, dtype=np.uint64)
+    board = board_engine.grid_to_board(np.array([[1, 0, 0, 1], [0] * 4, [0] * 4, [1, 0, 0, 1]]))
+    alpha, target = 0.1, 64.0
+    error = target - nt.value(weights, shifts, stages, board, scratch)
+    nt.td_update(weights, shifts, stages, board, alpha / 8 * error, scratch)
+    assert weights[0, 0, 1] == pytest.approx(8 * alpha / 8 * 64.0)  # all 8 lookups hit exponent 1
+    assert nt.value(weights, shifts, stages, board, scratch) == pytest.approx(8 * 6.4)
+
+
+def test_tc_first_step_equals_td_and_later_steps_shrink_when_errors_disagree():
+    cells = nt.parse_patterns(["0"])
+    shifts = nt.compile_patterns(cells)
+    stages, scratch = np.array([0], dtype=np.int64), np.empty(8, dtype=np.uint64)
+    board = board_engine.grid_to_board(np.array([[1, 0, 0, 1], [0] * 4, [0] * 4, [1, 0, 0, 1]]))
+    weights = nt.new_weights(cells, 1)
+    sums = np.full_like(weights, 1e-30)
+    magnitudes = np.full_like(weights, 1e-30)
+    nt.tc_update(weights, sums, magnitudes, shifts, stages, board, 0.125, 8.0, scratch)
+    # First ratio |A| / B = 1: each of the 8 lookups adds 0.125 * 8 = 1.
+    assert weights[0, 0, 1] == pytest.approx(8.0)
+    before = weights[0, 0, 1]
+    nt.tc_update(weights, sums, magnitudes, shifts, stages, board, 0.125, -8.0, scratch)
+    # After errors of both signs |A| / B < 1, so the step back is smaller than the step forward.
+    assert 0 < before - weights[0, 0, 1] < 8.0
+
+
+def test_optimistic_initialisation_values_every_board_at_v_init():
+    cells = nt.parse_patterns(SMALL)
+    weights = nt.new_weights(cells, 2, v_init=320_000.0)
+    scratch, stages = np.empty(8, dtype=np.uint64), np.array([0, 11], dtype=np.int64)
+    shifts = nt.compile_patterns(cells)
+    rng = seed_state(0)
+    for _ in range(20):
+        board, rng = board_engine.new_game(rng)
+        assert nt.value(weights, shifts, stages, board, scratch) == pytest.approx(320_000.0, rel=1e-6)
+
+
+def test_stages_switch_at_their_tile():
+    stages = np.array([0, 11, 13], dtype=np.int64)  # new tables from 2048, and again from 8192
+    for top, stage in [(10, 0), (11, 1), (12, 1), (13, 2), (15, 2)]:
+        board = board_engine.grid_to_board(np.array([[top, 1, 0, 0], [0] * 4, [0] * 4, [0] * 4]))
+        assert nt.stage_of(board, stages) == stage
+    cells, shifts, weights = random_network(stages=3)
+    scratch = np.empty(8, dtype=np.uint64)
+    board = board_engine.grid_to_board(np.array([[11, 1, 0, 0], [0] * 4, [0] * 4, [0] * 4]))
+    assert nt.value(weights, shifts, stages, board, scratch) == pytest.approx(
+        reference_value(weights, cells, board, stage=1), rel=1e-5, abs=1e-4
+    )
+
+
+def test_short_td_training_beats_random_play_and_is_deterministic():
+    cells = nt.parse_patterns(SMALL)
+    shifts, stages = nt.compile_patterns(cells), np.array([0], dtype=np.int64)
+    unused = np.ones((1, 1, 1), dtype=np.float32)
+
+    def train(seed):
+        weights = nt.new_weights(cells, 1)
+        scores, tops = np.zeros(1500, dtype=np.int64), np.zeros(1500, dtype=np.int64)
+        nt.train_games(
+            weights, unused, unused, shifts, stages, 0.1, False, 1500, seed_state(seed), scores, tops
+        )
+        return weights, scores
+
+    weights, scores = train(0)
+    again, scores_again = train(0)
+    assert (scores == scores_again).all() and np.array_equal(weights, again)
+    trained = np.zeros(200, dtype=np.int64)
+    tops, lengths = np.zeros(200, dtype=np.int64), np.zeros(200, dtype=np.int64)
+    nt.play_games(weights, shifts, stages, 200, seed_state(99), trained, tops, lengths)
+    # Random play averages about 1,100 (experiments/2048-baselines.toml); learning is well past it.
+    assert trained.mean() > 3 * 1100 and scores[-300:].mean() > scores[:300].mean()
