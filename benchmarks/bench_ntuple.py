@@ -33,9 +33,8 @@ def main(games: int = 10_000, patterns: str = "4x6") -> None:
         total_moves, total_time = total_moves + moves, total_time + elapsed
         rate = (tops >= 11).mean()  # exponent 11 is the 2048 tile
         print(f"{done:>8} {scores.mean():>9.0f} {rate:>9.1%} {moves / elapsed / 1e6:>8.2f}M")
-    print(
-        f"overall {total_moves / total_time / 1e6:.2f}M training moves/s; peak memory {peak_rss_mib():.0f} MiB"
-    )
+    speed = total_moves / total_time / 1e6
+    print(f"overall {speed:.2f}M training moves/s; peak memory {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":
