@@ -169,3 +169,60 @@ def test_short_td_training_beats_random_play_and_is_deterministic():
     nt.play_games(weights, shifts, stages, 200, seed_state(99), trained, tops, lengths)
     # Random play averages about 1,100 (experiments/2048-baselines.toml); learning is well past it.
     assert trained.mean() > 3 * 1100 and scores[-300:].mean() > scores[:300].mean()
+
+
+def test_downgrade_lowers_the_tiles_above_the_first_missing_value():
+    # 32768 16384 8 2 / 4 . . . : 16 (exponent 4) is the smallest value missing below 32768.
+    board = board_engine.grid_to_board(np.array([[15, 14, 3, 1], [2, 0, 0, 0], [0] * 4, [0] * 4]))
+    assert grid(nt.downgrade(board)).tolist() == [[14, 13, 3, 1], [2, 0, 0, 0], [0] * 4, [0] * 4]
+    small = board_engine.grid_to_board(np.array([[14, 12, 3, 1], [0] * 4, [0] * 4, [0] * 4]))
+    assert nt.downgrade(small) == small  # no 32768: nothing to do
+    full = board_engine.grid_to_board(np.arange(1, 17).clip(max=15).reshape(4, 4))
+    assert nt.downgrade(full) == full  # every value below the top is there: nothing is missing
+
+
+def reference_expectimax(weights, shifts, stages, board, depth, downgrading):
+    """The spec's recursion written plainly, without the cache."""
+    scratch = np.empty(8, dtype=np.uint64)
+
+    def leaf(b):
+        return nt.value(weights, shifts, stages, nt.downgrade(b) if downgrading else b, scratch)
+
+    def max_node(b, d):
+        values = []
+        for a in range(4):
+            after, reward = board_engine.move(b, a)
+            if after != b:
+                values.append(reward + (leaf(after) if d == 1 else chance(after, d - 1)))
+        return max(values) if values else 0.0
+
+    def chance(after, d):
+        cells = [i for i in range(16) if not (int(after) >> (4 * i)) & 15]
+        total = sum(
+            p * max_node(np.uint64(int(after) | (tile << (4 * i))), d)
+            for i in cells
+            for tile, p in ((1, 0.9), (2, 0.1))
+        )
+        return total / len(cells)
+
+    return max_node(board, depth)
+
+
+@pytest.mark.parametrize("downgrading", [False, True])
+def test_expectimax_matches_brute_force_and_its_first_ply_is_greedy(downgrading):
+    cells, shifts, weights = random_network(seed=2)
+    stages, scratch = np.array([0], dtype=np.int64), np.empty(8, dtype=np.uint64)
+    rng = seed_state(5)
+    for trial in range(4):
+        board, rng = board_engine.new_game(rng)
+        for _ in range(8 * trial):  # from the opening to a fuller board
+            after, _ = board_engine.move(board, int(trial % 4))
+            board, rng = board_engine.spawn(after if after != board else board, rng)
+        if downgrading:
+            board = np.uint64(int(board) | (15 << 60))  # a 32768 in the last cell
+        action, greedy_value = nt.expectimax_move(weights, shifts, stages, board, 1, downgrading)
+        if not downgrading:
+            best = nt.best_move(weights, shifts, stages, board, scratch)
+            assert (action, greedy_value) == (best[0], pytest.approx(best[3]))
+        _, searched = nt.expectimax_move(weights, shifts, stages, board, 2, downgrading)
+        assert searched == pytest.approx(reference_expectimax(weights, shifts, stages, board, 2, downgrading))

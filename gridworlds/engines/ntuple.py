@@ -14,9 +14,9 @@ Weights live in one array `weights[stage, pattern, 16^k]`, so a 4x6 network is o
 Kernels take the patterns as board bit shifts (`compile_patterns`); the ones that take a board
 carry explicit signatures, so a Python int board arrives as uint64.
 
-Status: the network, TD(0), TC, optimistic initialisation, multistage and greedy play; measured at
-about 0.58M training moves/s on one core for 4x6 (the issue asks for 2.5M). Expectimax,
-tile-downgrading, the agent and the experiments are still to come.
+Status: the network, TD(0), TC, optimistic initialisation, multistage, greedy play, expectimax with
+a transposition cache and tile-downgrading; about 0.58M training moves/s on one core for 4x6 (the
+issue asks for 2.5M). The agent and the experiments are still to come.
 """
 
 from __future__ import annotations
@@ -261,3 +261,120 @@ def play_games(weights, patterns, stage_exponents, games, rng, scores, tops, len
             board, rng = board_engine.spawn(after, rng)
         scores[g], tops[g], lengths[g] = score, board_engine.max_exponent(board), length
     return rng
+
+
+# --- search: tile-downgrading and expectimax over afterstates ---
+
+DOWNGRADE_FROM = 15  # the exponent of 32768
+_CACHE_KEY = numba.types.UniTuple(numba.types.uint64, 2)  # (afterstate, plies left)
+
+
+@numba.njit("u8(u8)", cache=True)
+def downgrade(board):
+    """Tile-downgrading: once the board holds a tile of 32768 or more, find the smallest tile value
+    missing below the largest tile and lower every larger tile one rank, so the network sees a board
+    like those it learned on. Other boards (and boards missing no value) come back unchanged."""
+    top = board_engine.max_exponent(board)
+    if top < DOWNGRADE_FROM:
+        return board
+    present = 0
+    for i in range(16):
+        present |= 1 << np.int64((board >> np.uint64(4 * i)) & np.uint64(15))
+    missing = 1
+    while missing < top and (present >> missing) & 1:
+        missing += 1
+    if missing >= top:
+        return board
+    out = np.uint64(0)
+    for i in range(16):
+        shift = np.uint64(4 * i)
+        e = (board >> shift) & np.uint64(15)
+        if e > np.uint64(missing):
+            e -= np.uint64(1)
+        out |= e << shift
+    return out
+
+
+_CACHE = numba.types.DictType(_CACHE_KEY, numba.types.float64)
+
+
+@numba.njit(
+    numba.float64(
+        numba.float32[:, :, ::1],
+        numba.uint64[:, ::1],
+        numba.int64[::1],
+        numba.uint64,
+        numba.int64,
+        numba.boolean,
+        numba.boolean,
+        numba.uint64[::1],
+        _CACHE,
+    ),
+    cache=True,
+)
+def _expectimax(weights, patterns, stage_exponents, board, depth, downgrading, chance, scratch, cache):
+    """The value of a search node. A max node (a board to move on) takes the best reward plus, at
+    depth 1, the network's value of the afterstate (after tile-downgrading, if asked), deeper the
+    chance node below; a finished game is worth 0. A chance node (an afterstate) averages its max
+    nodes over every empty cell and new tile (2: 0.9, 4: 0.1), remembered per (afterstate, depth).
+    One self-recursive kernel rather than two that call each other: numba's cache cannot hold
+    mutually recursive functions."""
+    # Passing `other` rather than a literal True / False keeps every recursive call on this one
+    # compiled signature, which the cache needs.
+    other = not chance
+    if chance:
+        key = (board, np.uint64(depth))
+        if key in cache:
+            return cache[key]
+        total, empty = 0.0, 0
+        for i in range(16):
+            shift = np.uint64(4 * i)
+            if (board >> shift) & np.uint64(15):
+                continue
+            empty += 1
+            for tile, p in ((np.uint64(1), 0.9), (np.uint64(2), 0.1)):
+                spawned = board | (tile << shift)
+                total += p * _expectimax(
+                    weights, patterns, stage_exponents, spawned, depth, downgrading, other, scratch, cache
+                )
+        result = total / empty if empty else 0.0
+        cache[key] = result
+        return result
+    best = -np.inf
+    for a in range(4):
+        after, reward = board_engine.move(board, a)
+        if after == board:
+            continue
+        if depth == 1:
+            leaf = downgrade(after) if downgrading else after
+            v = reward + value(weights, patterns, stage_exponents, leaf, scratch)
+        else:
+            v = reward + _expectimax(
+                weights, patterns, stage_exponents, after, depth - 1, downgrading, other, scratch, cache
+            )
+        best = max(best, v)
+    return best if best > -np.inf else 0.0
+
+
+@numba.njit("Tuple((i8, f8))(f4[:, :, ::1], u8[:, ::1], i8[::1], u8, i8, b1)", cache=True)
+def expectimax_move(weights, patterns, stage_exponents, board, depth, downgrading):
+    """The move of a `depth`-ply expectimax search over afterstates (1-ply is the greedy choice),
+    with the network (after tile-downgrading, if asked) at the leaves; (action, value), action -1
+    when no move is legal."""
+    scratch = np.empty(SYMMETRIES, dtype=np.uint64)
+    cache = numba.typed.Dict.empty(key_type=_CACHE_KEY, value_type=numba.types.float64)
+    best, best_action = -np.inf, -1
+    for a in range(4):
+        after, reward = board_engine.move(board, a)
+        if after == board:
+            continue
+        if depth == 1:
+            leaf = downgrade(after) if downgrading else after
+            v = reward + value(weights, patterns, stage_exponents, leaf, scratch)
+        else:
+            v = reward + _expectimax(
+                weights, patterns, stage_exponents, after, depth - 1, downgrading, True, scratch, cache
+            )
+        if v > best:
+            best, best_action = v, a
+    return best_action, (best if best_action >= 0 else 0.0)
