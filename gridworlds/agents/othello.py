@@ -14,6 +14,7 @@ import numpy as np
 from gridworlds.agents.simple import UntrainedAgent
 from gridworlds.engines import othello as engine
 from gridworlds.engines.rng import seed_state
+from gridworlds.envs.checks import check_positive_int
 
 _BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
 
@@ -60,10 +61,8 @@ class AlphaBetaOthello(_SearchAgent):
     name = "alphabeta"
 
     def __init__(self, world_id: str, seed: int | None = None, depth: int = 4):
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be a positive integer, got {depth!r}")
         super().__init__(world_id, seed)
-        self.depth = depth
+        self.depth = check_positive_int("depth", depth)
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "depth": self.depth}

@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, write_manifest
 from gridworlds.agents.simple import action_mask
+from gridworlds.envs.checks import check_positive_int
 from gridworlds.registry import make
 
 ALGORITHMS = {"PPO": PPO, "MaskablePPO": MaskablePPO}
@@ -99,13 +100,11 @@ class SB3Agent:
         unknown = sorted(set(hyperparameters) - accepted)
         if unknown:
             raise ValueError(f"{algo} does not take the parameters {unknown}")
-        if not isinstance(n_envs, int) or n_envs < 1:
-            raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
         self.world_id = world_id
         self.seed = seed
         self.algo = algo
         self.policy = policy
-        self.n_envs = n_envs
+        self.n_envs = check_positive_int("n_envs", n_envs)
         self.normalize_reward = normalize_reward
         self.deterministic = deterministic
         self.hyperparameters = hyperparameters

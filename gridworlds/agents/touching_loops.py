@@ -14,6 +14,7 @@ import numpy as np
 from gridworlds.agents.simple import UntrainedAgent
 from gridworlds.engines import touching_loops as engine
 from gridworlds.engines.rng import seed_state
+from gridworlds.envs.checks import check_probability
 
 CA_WORLD = "gridworlds/TouchingLoopsCA-v0"
 
@@ -37,10 +38,8 @@ class CARule(UntrainedAgent):
         action: str = "flip",
         max_visits: int = 100_000,
     ):
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= 1.0:
-            raise ValueError(f"noise must be a probability from 0 to 1, got {noise!r}")
         super().__init__(world_id, seed)
-        self.noise = float(noise)
+        self.noise = check_probability("noise", noise)
         self.tiles = tiles
         self.action = action
         self.max_visits = max_visits

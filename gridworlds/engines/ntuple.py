@@ -363,6 +363,8 @@ def expectimax_move(weights, patterns, stage_exponents, board, depth, downgradin
     when no move is legal."""
     scratch = np.empty(SYMMETRIES, dtype=np.uint64)
     cache = numba.typed.Dict.empty(key_type=_CACHE_KEY, value_type=numba.types.float64)
+    # The root repeats _expectimax's max node to keep the action; sharing that loop through a helper
+    # would make the two kernels mutually recursive, which numba's cache cannot load.
     best, best_action = -np.inf, -1
     for a in range(4):
         after, reward = board_engine.move(board, a)

@@ -22,6 +22,12 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_probability(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
 def check_discrete_action(action: Any, n: int) -> int:
     """An integer in [0, n): a Python or numpy integer, or a 0-d integer array."""
     if isinstance(action, np.ndarray) and action.ndim == 0 and action.dtype.kind in "iu":

@@ -12,18 +12,13 @@ from gridworlds.envs.checks import (
     check_choice,
     check_discrete_action,
     check_positive_int,
+    check_probability,
     check_seed,
     engine_seed,
 )
 from gridworlds.envs.rendering import ViewerRendering
 
 ACTIONS = ("flip", "set")
-
-
-def _check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
-    return float(value)
 
 
 class _LoopsField(ViewerRendering):
@@ -37,7 +32,7 @@ class _LoopsField(ViewerRendering):
             raise ValueError(f"tiles must be 'touching', 'non-touching' or a tile-set text, got {tiles!r}")
         self.tiles = tiles if tiles in engine.TILE_SETS else "custom"
         self.templates = engine.tile_set_templates(tiles)
-        self.density = _check_fraction("density", density)
+        self.density = check_probability("density", density)
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.observation_space = gym.spaces.Box(0, 1, shape=(2, self.n, self.n), dtype=np.int8)
         self.rows = np.zeros(self.n + 4, dtype=np.uint64)
