@@ -61,6 +61,8 @@ AGENTS: dict[str, dict[str, str]] = {
         "gridworlds/TouchingLoopsCA-v0": "gridworlds.agents.touching_loops:CARule",
     },
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
+    "ntuple": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:NTupleAgent"},
+    "expectimax": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:ExpectimaxAgent"},
 }
 
 MANIFEST = "agent.json"

@@ -7,19 +7,19 @@ A network is a list of patterns (tuples of board cells, row-major 0..15); patter
 of 16^k float32 weights, indexed by the k cells' tile exponents (cell j of the pattern in bits
 [4j, 4j+4) of the index). The value of a board sums, over the 8 symmetries of the board and over
 the patterns, the looked-up weights: all symmetries share one table per pattern. With several
-stages (multistage), each stage has its own tables, and a board's stage is the number of stage
-thresholds (tile exponents, the first one 0) that its largest tile reaches.
+stages (multistage), each stage has its own tables; the stage thresholds are tile exponents, the
+first one 0, and a board's stage is the last threshold its largest tile reaches.
 
 Weights live in one array `weights[stage, pattern, 16^k]`, so a 4x6 network is one 256 MiB block.
-Kernels take the patterns as board bit shifts (`compile_patterns`); the ones that take a board
-carry explicit signatures, so a Python int board arrives as uint64.
-
-Status: the network, TD(0), TC, optimistic initialisation, multistage, greedy play, expectimax with
-a transposition cache and tile-downgrading; about 0.58M training moves/s on one core for 4x6 (the
-issue asks for 2.5M). The agent and the experiments are still to come.
+The network kernels are compiled once per network shape (`kernels(patterns, stage_exponents)`),
+with the shape as constants; kernels that take a board carry explicit signatures, so a Python int
+board arrives as uint64.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -92,181 +92,47 @@ def flip(board):
     return ((board & _ROW0) << _U48) | ((board & _ROW1) << _U16) | ((board >> _U16) & _ROW1) | (board >> _U48)
 
 
-@numba.njit("void(u8, u8[::1])", cache=True)
-def symmetric_boards(board, out):
+@numba.njit("UniTuple(u8, 8)(u8)", cache=True)
+def symmetries(board):
     """The 8 boards of the dihedral group: identity, mirror, flip, both, and each transposed."""
     t = board_engine.transpose(board)
-    out[0], out[1], out[2], out[3] = board, mirror(board), flip(board), mirror(flip(board))
-    out[4], out[5], out[6], out[7] = t, mirror(t), flip(t), mirror(flip(t))
+    return board, mirror(board), flip(board), mirror(flip(board)), t, mirror(t), flip(t), mirror(flip(t))
 
 
-def compile_patterns(patterns: np.ndarray) -> np.ndarray:
-    """The patterns as the kernels read them: the board bit of each cell (4 * cell), as uint64."""
-    return (4 * patterns).astype(np.uint64)
+def pattern_runs(patterns: np.ndarray) -> tuple:
+    """The patterns as the kernels read them: each pattern as runs of cells that are consecutive
+    both in the pattern and on the board, one (board shift, mask, index shift) triple per run,
+    padded with empty runs to the longest. An index is then a few shift-and-mask steps per pattern
+    (for 4x6, 6 runs per board rather than 24 cells)."""
+    count, k = patterns.shape
+    runs = [[] for _ in range(count)]
+    for t, cells in enumerate(patterns.tolist()):
+        j = 0
+        while j < k:
+            length = 1
+            while j + length < k and cells[j + length] == cells[j] + length:
+                length += 1
+            runs[t].append((4 * cells[j], (1 << (4 * length)) - 1, 4 * j))
+            j += length
+    longest = max(len(r) for r in runs)
+    return tuple(tuple(r + [(0, 0, 0)] * (longest - len(r))) for r in runs)
 
 
-@numba.njit(cache=True, inline="always")
-def pattern_index(board, shifts, t):
-    index = np.uint64(0)
-    if shifts.shape[1] == 6:  # the standard patterns: a literal bound lets the loop unroll
-        for j in range(6):
-            index |= ((board >> shifts[t, j]) & np.uint64(15)) << np.uint64(4 * j)
-    else:
-        for j in range(shifts.shape[1]):
-            index |= ((board >> shifts[t, j]) & np.uint64(15)) << np.uint64(4 * j)
-    return np.int64(index)
-
-
-@numba.njit("i8(u8, i8[::1])", cache=True)
-def stage_of(board, stage_exponents):
+@numba.njit(cache=True, inline="always")  # inlined: a call per lookup costs the kernels 20%
+def stage_of(board, stages):
     """The board's stage: the index of the last threshold (tile exponents, ascending, the first 0)
     that its largest tile reaches."""
-    if stage_exponents.shape[0] == 1:
+    if len(stages) == 1:
         return 0
     top = board_engine.max_exponent(board)
     stage = 0
-    for s in range(1, stage_exponents.shape[0]):
-        if top >= stage_exponents[s]:
+    for s in range(1, len(stages)):
+        if top >= stages[s]:
             stage = s
     return stage
 
 
-@numba.njit("f8(f4[:, :, ::1], u8[:, ::1], i8[::1], u8, u8[::1])", cache=True)
-def value(weights, patterns, stage_exponents, board, scratch):
-    """V(board): the sum of the looked-up weights over the 8 symmetries and all patterns."""
-    symmetric_boards(board, scratch)
-    tables = weights[stage_of(board, stage_exponents)]
-    total = 0.0
-    for s in range(SYMMETRIES):
-        for t in range(patterns.shape[0]):
-            total += tables[t, pattern_index(scratch[s], patterns, t)]
-    return total
-
-
-@numba.njit("void(f4[:, :, ::1], u8[:, ::1], i8[::1], u8, f8, u8[::1])", cache=True)
-def td_update(weights, patterns, stage_exponents, board, step, scratch):
-    """Add `step` to every weight the board looks up (a weight hit by two symmetries gets it twice)."""
-    symmetric_boards(board, scratch)
-    tables = weights[stage_of(board, stage_exponents)]
-    for s in range(SYMMETRIES):
-        for t in range(patterns.shape[0]):
-            tables[t, pattern_index(scratch[s], patterns, t)] += step
-
-
-@numba.njit(
-    "void(f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], u8[:, ::1], i8[::1], u8, f8, f8, u8[::1])", cache=True
-)
-def tc_update(weights, sums, magnitudes, patterns, stage_exponents, board, alpha, error, scratch):
-    """Temporal coherence: each weight moves by alpha * error * |A| / B, where A sums the errors it
-    has received and B their absolute values (both start equal, so the first ratio is 1)."""
-    symmetric_boards(board, scratch)
-    stage = stage_of(board, stage_exponents)
-    for s in range(SYMMETRIES):
-        for t in range(patterns.shape[0]):
-            i = pattern_index(scratch[s], patterns, t)
-            weights[stage, t, i] += alpha * error * abs(sums[stage, t, i]) / magnitudes[stage, t, i]
-            sums[stage, t, i] += error
-            magnitudes[stage, t, i] += abs(error)
-
-
-@numba.njit("Tuple((i8, u8, i8, f8))(f4[:, :, ::1], u8[:, ::1], i8[::1], u8, u8[::1])", cache=True)
-def best_move(weights, patterns, stage_exponents, board, scratch):
-    """The 1-ply greedy choice: (action maximising reward + V(afterstate), its afterstate, reward,
-    that value), or action -1 when no move is legal."""
-    best, best_action, best_after, best_reward = -np.inf, -1, board, 0
-    for a in range(4):
-        after, reward = board_engine.move(board, a)
-        if after == board:
-            continue
-        v = reward + value(weights, patterns, stage_exponents, after, scratch)
-        if v > best:
-            best, best_action, best_after, best_reward = v, a, after, reward
-    return best_action, best_after, best_reward, best
-
-
-@numba.njit(
-    "void(f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], u8[:, ::1], i8[::1], u8, f8, f8, b1, u8[::1])",
-    cache=True,
-)
-def _learn(
-    weights, sums, magnitudes, patterns, stage_exponents, afterstate, target, step, coherence, scratch
-):
-    error = target - value(weights, patterns, stage_exponents, afterstate, scratch)
-    if coherence:
-        tc_update(weights, sums, magnitudes, patterns, stage_exponents, afterstate, step, error, scratch)
-    else:
-        td_update(weights, patterns, stage_exponents, afterstate, step * error, scratch)
-
-
-@numba.njit(
-    "Tuple((u8, i8))(f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], u8[:, ::1], i8[::1], f8, b1, i8, u8, "
-    "i8[::1], i8[::1])",
-    cache=True,
-)
-def train_games(
-    weights, sums, magnitudes, patterns, stage_exponents, alpha, coherence, games, rng, scores, tops
-):
-    """Play `games` games with the greedy policy, learning online from each move (TD(0) on
-    afterstates, or TC when `coherence`). alpha is split evenly over the features a board looks up.
-    Writes each game's score and largest tile exponent; returns (rng, moves played)."""
-    scratch = np.empty(SYMMETRIES, dtype=np.uint64)
-    step = alpha / (patterns.shape[0] * SYMMETRIES)
-    moves = 0
-    for g in range(games):
-        board, rng = board_engine.new_game(rng)
-        previous, have_previous, score = board, False, 0
-        while True:
-            action, after, reward, target = best_move(weights, patterns, stage_exponents, board, scratch)
-            if action < 0:
-                break
-            if have_previous:
-                _learn(
-                    weights,
-                    sums,
-                    magnitudes,
-                    patterns,
-                    stage_exponents,
-                    previous,
-                    target,
-                    step,
-                    coherence,
-                    scratch,
-                )
-            previous, have_previous = after, True
-            score += reward
-            moves += 1
-            board, rng = board_engine.spawn(after, rng)
-        if have_previous:
-            _learn(
-                weights, sums, magnitudes, patterns, stage_exponents, previous, 0.0, step, coherence, scratch
-            )
-        scores[g] = score
-        tops[g] = board_engine.max_exponent(board)
-    return rng, moves
-
-
-@numba.njit("u8(f4[:, :, ::1], u8[:, ::1], i8[::1], i8, u8, i8[::1], i8[::1], i8[::1])", cache=True)
-def play_games(weights, patterns, stage_exponents, games, rng, scores, tops, lengths):
-    """Play `games` games with the 1-ply greedy policy, learning nothing; returns rng."""
-    scratch = np.empty(SYMMETRIES, dtype=np.uint64)
-    for g in range(games):
-        board, rng = board_engine.new_game(rng)
-        score, length = 0, 0
-        while True:
-            action, after, reward, _ = best_move(weights, patterns, stage_exponents, board, scratch)
-            if action < 0:
-                break
-            score += reward
-            length += 1
-            board, rng = board_engine.spawn(after, rng)
-        scores[g], tops[g], lengths[g] = score, board_engine.max_exponent(board), length
-    return rng
-
-
-# --- search: tile-downgrading and expectimax over afterstates ---
-
 DOWNGRADE_FROM = 15  # the exponent of 32768
-_CACHE_KEY = numba.types.UniTuple(numba.types.uint64, 2)  # (afterstate, plies left)
 
 
 @numba.njit("u8(u8)", cache=True)
@@ -295,88 +161,262 @@ def downgrade(board):
     return out
 
 
-_CACHE = numba.types.DictType(_CACHE_KEY, numba.types.float64)
+# --- the network, written once over `runs`; `Kernels` compiles it with the runs as constants ---
 
 
-@numba.njit(
-    numba.float64(
-        numba.float32[:, :, ::1],
-        numba.uint64[:, ::1],
-        numba.int64[::1],
-        numba.uint64,
-        numba.int64,
-        numba.boolean,
-        numba.boolean,
-        numba.uint64[::1],
-        _CACHE,
-    ),
-    cache=True,
-)
-def _expectimax(weights, patterns, stage_exponents, board, depth, downgrading, chance, scratch, cache):
-    """The value of a search node. A max node (a board to move on) takes the best reward plus, at
-    depth 1, the network's value of the afterstate (after tile-downgrading, if asked), deeper the
-    chance node below; a finished game is worth 0. A chance node (an afterstate) averages its max
-    nodes over every empty cell and new tile (2: 0.9, 4: 0.1), remembered per (afterstate, depth).
-    One self-recursive kernel rather than two that call each other: numba's cache cannot hold
-    mutually recursive functions."""
-    # Passing `other` rather than a literal True / False keeps every recursive call on this one
-    # compiled signature, which the cache needs.
-    other = not chance
-    if chance:
-        key = (board, np.uint64(depth))
-        if key in cache:
-            return cache[key]
-        total, empty = 0.0, 0
-        for i in range(16):
-            shift = np.uint64(4 * i)
-            if (board >> shift) & np.uint64(15):
-                continue
-            empty += 1
-            for tile, p in ((np.uint64(1), 0.9), (np.uint64(2), 0.1)):
-                spawned = board | (tile << shift)
-                total += p * _expectimax(
-                    weights, patterns, stage_exponents, spawned, depth, downgrading, other, scratch, cache
-                )
-        result = total / empty if empty else 0.0
-        cache[key] = result
-        return result
-    best = -np.inf
+@numba.njit(inline="always")
+def _index(board, runs, t):
+    index = np.uint64(0)
+    for r in range(len(runs[t])):
+        shift, mask, out = runs[t][r]
+        index |= ((board >> np.uint64(shift)) & np.uint64(mask)) << np.uint64(out)
+    return np.int64(index)
+
+
+@numba.njit(inline="always")
+def _value(weights, runs, stages, board):
+    stage = stage_of(board, stages)
+    total = np.float32(0.0)
+    for symmetric in symmetries(board):
+        # One partial sum per board keeps the chain of dependent float adds short.
+        partial = np.float32(0.0)
+        for t in range(len(runs)):
+            partial += weights[stage, t, _index(symmetric, runs, t)]
+        total += partial
+    return np.float64(total)
+
+
+@numba.njit(inline="always")
+def _td_update(weights, runs, stages, board, step):
+    stage, delta = stage_of(board, stages), np.float32(step)
+    for symmetric in symmetries(board):
+        for t in range(len(runs)):
+            weights[stage, t, _index(symmetric, runs, t)] += delta
+
+
+@numba.njit(inline="always")
+def _tc_update(weights, sums, magnitudes, runs, stages, board, alpha, error):
+    stage = stage_of(board, stages)
+    for symmetric in symmetries(board):
+        for t in range(len(runs)):
+            i = _index(symmetric, runs, t)
+            b = magnitudes[stage, t, i]
+            coherence = abs(sums[stage, t, i]) / b if b > 0 else 1.0
+            weights[stage, t, i] += alpha * error * coherence
+            sums[stage, t, i] += error
+            magnitudes[stage, t, i] += abs(error)
+
+
+@numba.njit(inline="always")
+def _best_move(weights, runs, stages, board, downgrading):
+    best, best_action, best_after, best_reward = -np.inf, -1, board, 0
     for a in range(4):
         after, reward = board_engine.move(board, a)
         if after == board:
             continue
-        if depth == 1:
-            leaf = downgrade(after) if downgrading else after
-            v = reward + value(weights, patterns, stage_exponents, leaf, scratch)
-        else:
-            v = reward + _expectimax(
-                weights, patterns, stage_exponents, after, depth - 1, downgrading, other, scratch, cache
-            )
-        best = max(best, v)
-    return best if best > -np.inf else 0.0
-
-
-@numba.njit("Tuple((i8, f8))(f4[:, :, ::1], u8[:, ::1], i8[::1], u8, i8, b1)", cache=True)
-def expectimax_move(weights, patterns, stage_exponents, board, depth, downgrading):
-    """The move of a `depth`-ply expectimax search over afterstates (1-ply is the greedy choice),
-    with the network (after tile-downgrading, if asked) at the leaves; (action, value), action -1
-    when no move is legal."""
-    scratch = np.empty(SYMMETRIES, dtype=np.uint64)
-    cache = numba.typed.Dict.empty(key_type=_CACHE_KEY, value_type=numba.types.float64)
-    # The root repeats _expectimax's max node to keep the action; sharing that loop through a helper
-    # would make the two kernels mutually recursive, which numba's cache cannot load.
-    best, best_action = -np.inf, -1
-    for a in range(4):
-        after, reward = board_engine.move(board, a)
-        if after == board:
-            continue
-        if depth == 1:
-            leaf = downgrade(after) if downgrading else after
-            v = reward + value(weights, patterns, stage_exponents, leaf, scratch)
-        else:
-            v = reward + _expectimax(
-                weights, patterns, stage_exponents, after, depth - 1, downgrading, True, scratch, cache
-            )
+        leaf = downgrade(after) if downgrading else after
+        v = reward + _value(weights, runs, stages, leaf)
         if v > best:
-            best, best_action = v, a
-    return best_action, (best if best_action >= 0 else 0.0)
+            best, best_action, best_after, best_reward = v, a, after, reward
+    return best_action, best_after, best_reward, best
+
+
+@numba.njit(inline="always")
+def _learn(weights, sums, magnitudes, runs, stages, afterstate, target, step, coherence):
+    error = target - _value(weights, runs, stages, afterstate)
+    if coherence:
+        _tc_update(weights, sums, magnitudes, runs, stages, afterstate, step, error)
+    else:
+        _td_update(weights, runs, stages, afterstate, step * error)
+
+
+@numba.njit(inline="always")
+def _train_games(weights, sums, magnitudes, runs, stages, alpha, coherence, games, rng, scores, tops):
+    step = alpha / (len(runs) * SYMMETRIES)
+    moves = 0
+    for g in range(games):
+        board, rng = board_engine.new_game(rng)
+        previous, have_previous, score = board, False, 0
+        while True:
+            action, after, reward, target = _best_move(weights, runs, stages, board, False)
+            if action < 0:
+                break
+            if have_previous:
+                _learn(weights, sums, magnitudes, runs, stages, previous, target, step, coherence)
+            previous, have_previous = after, True
+            score += reward
+            moves += 1
+            board, rng = board_engine.spawn(after, rng)
+        if have_previous:
+            _learn(weights, sums, magnitudes, runs, stages, previous, 0.0, step, coherence)
+        scores[g] = score
+        tops[g] = board_engine.max_exponent(board)
+    return rng, moves
+
+
+@numba.njit(inline="always")
+def _play_games(weights, runs, stages, rngs, downgrading, scores, tops, lengths):
+    for g in range(rngs.shape[0]):
+        board, rng = board_engine.new_game(rngs[g])
+        score, length = 0, 0
+        while True:
+            action, after, reward, _ = _best_move(weights, runs, stages, board, downgrading)
+            if action < 0:
+                break
+            score += reward
+            length += 1
+            board, rng = board_engine.spawn(after, rng)
+        scores[g], tops[g], lengths[g] = score, board_engine.max_exponent(board), length
+
+
+_WEIGHTS = "f4[:, :, ::1]"
+_SIGNATURES = {
+    "value": f"f8({_WEIGHTS}, u8)",
+    "td_update": f"void({_WEIGHTS}, u8, f8)",
+    "tc_update": f"void({_WEIGHTS}, {_WEIGHTS}, {_WEIGHTS}, u8, f8, f8)",
+    "best_move": f"Tuple((i8, u8, i8, f8))({_WEIGHTS}, u8, b1)",
+    "train_games": (f"Tuple((u8, i8))({_WEIGHTS}, {_WEIGHTS}, {_WEIGHTS}, f8, b1, i8, u8, i8[::1], i8[::1])"),
+    "play_games": f"void({_WEIGHTS}, u8[::1], b1, i8[::1], i8[::1], i8[::1])",
+}
+_CACHE_KEY = numba.types.UniTuple(numba.types.uint64, 2)  # (afterstate, plies left)
+
+
+class Kernels:
+    """The kernels of one network shape (pattern runs and stage thresholds), compiled with that shape
+    as constants: LLVM then folds every index into a few fixed shifts and masks, which trains about
+    4x faster than reading the runs from an array. numba caches closures like module functions (the
+    constants are part of the cache key). The search kernels are recursive, which the cache cannot
+    hold, so they are compiled on first use (a few seconds). Every kernel releases the GIL.
+
+    value(weights, board) -> V(board), summed over the 8 symmetries and the patterns
+    td_update(weights, board, step): add `step` to every weight the board looks up (a weight hit by
+        two symmetries gets it twice)
+    tc_update(weights, sums, magnitudes, board, alpha, error): temporal coherence; each weight moves
+        by alpha * error * |A| / B, A the sum of the errors it received and B the sum of their sizes
+        (ratio 1 while B is 0)
+    best_move(weights, board, downgrading) -> (action maximising reward + V(afterstate), that
+        afterstate, its reward, that value); action -1 when no move is legal
+    train_games(weights, sums, magnitudes, alpha, coherence, games, rng, scores, tops) -> (rng,
+        moves): play greedily and learn online from every move, TD(0) on afterstates or TC when
+        `coherence`; alpha is split evenly over the features a board looks up. Threads may train
+        one shared network at once.
+    play_games(weights, rngs, downgrading, scores, tops, lengths): greedy 1-ply games, game g
+        started from generator state rngs[g], learning nothing
+    search: (expectimax_move, search_games), see there.
+    """
+
+    def __init__(self, runs: tuple, stages: tuple) -> None:
+        self.runs, self.stages = runs, stages
+
+        def value(weights, board):
+            return _value(weights, runs, stages, board)
+
+        def td_update(weights, board, step):
+            _td_update(weights, runs, stages, board, step)
+
+        def tc_update(weights, sums, magnitudes, board, alpha, error):
+            _tc_update(weights, sums, magnitudes, runs, stages, board, alpha, error)
+
+        def best_move(weights, board, downgrading):
+            return _best_move(weights, runs, stages, board, downgrading)
+
+        def train_games(weights, sums, magnitudes, alpha, coherence, games, rng, scores, tops):
+            return _train_games(
+                weights, sums, magnitudes, runs, stages, alpha, coherence, games, rng, scores, tops
+            )
+
+        def play_games(weights, rngs, downgrading, scores, tops, lengths):
+            _play_games(weights, runs, stages, rngs, downgrading, scores, tops, lengths)
+
+        def jit(function):
+            return numba.njit(_SIGNATURES[function.__name__], cache=True, nogil=True)(function)
+
+        self.value, self.td_update, self.tc_update = jit(value), jit(td_update), jit(tc_update)
+        self.best_move, self.train_games = jit(best_move), jit(train_games)
+        self.play_games = jit(play_games)
+
+    @functools.cached_property
+    def search(self) -> tuple[Callable, Callable]:
+        """(expectimax_move, search_games), compiled on first use.
+
+        expectimax_move(weights, board, depth, downgrading) -> (action, value): the move of a
+        `depth`-ply expectimax over afterstates (1-ply is the greedy choice) with the network at the
+        leaves, after tile-downgrading if asked; action -1 when no move is legal. Max nodes take the
+        best reward plus the value below, a finished game is worth 0; chance nodes (afterstates)
+        average over every empty cell and new tile (2: 0.9, 4: 0.1), remembered per (afterstate,
+        plies left) for the whole move.
+        search_games(weights, rngs, depth, downgrading, scores, tops, lengths): play_games with it.
+        """
+        runs, stages = self.runs, self.stages
+
+        @numba.njit
+        def node(weights, board, depth, downgrading, chance, cache):
+            # (action, value) of a max node, (-1, value) of a chance node; one self-recursive
+            # function because numba cannot compile closures that call each other recursively.
+            other = not chance  # a variable, not a literal, keeps every call on one specialisation
+            if chance:
+                key = (board, np.uint64(depth))
+                if key in cache:
+                    return -1, cache[key]
+                total, empty = 0.0, 0
+                for i in range(16):
+                    shift = np.uint64(4 * i)
+                    if (board >> shift) & np.uint64(15):
+                        continue
+                    empty += 1
+                    for tile, p in ((np.uint64(1), 0.9), (np.uint64(2), 0.1)):
+                        spawned = board | (tile << shift)
+                        total += p * node(weights, spawned, depth, downgrading, other, cache)[1]
+                result = total / empty if empty else 0.0
+                cache[key] = result
+                return -1, result
+            best, best_action = -np.inf, -1
+            for a in range(4):
+                after, reward = board_engine.move(board, a)
+                if after == board:
+                    continue
+                if depth == 1:
+                    leaf = downgrade(after) if downgrading else after
+                    v = reward + _value(weights, runs, stages, leaf)
+                else:
+                    v = reward + node(weights, after, depth - 1, downgrading, other, cache)[1]
+                if v > best:
+                    best, best_action = v, a
+            return best_action, (best if best_action >= 0 else 0.0)
+
+        @numba.njit(f"Tuple((i8, f8))({_WEIGHTS}, u8, i8, b1)", nogil=True)
+        def expectimax_move(weights, board, depth, downgrading):
+            cache = numba.typed.Dict.empty(key_type=_CACHE_KEY, value_type=numba.types.float64)
+            chance = False
+            return node(weights, board, depth, downgrading, chance, cache)
+
+        @numba.njit(f"void({_WEIGHTS}, u8[::1], i8, b1, i8[::1], i8[::1], i8[::1])", nogil=True)
+        def search_games(weights, rngs, depth, downgrading, scores, tops, lengths):
+            for g in range(rngs.shape[0]):
+                board, rng = board_engine.new_game(rngs[g])
+                score, length = 0, 0
+                while True:
+                    action, _ = expectimax_move(weights, board, depth, downgrading)
+                    if action < 0:
+                        break
+                    after, reward = board_engine.move(board, action)
+                    score += reward
+                    length += 1
+                    board, rng = board_engine.spawn(after, rng)
+                scores[g], tops[g], lengths[g] = score, board_engine.max_exponent(board), length
+
+        return expectimax_move, search_games
+
+
+@functools.cache
+def _kernels_for(runs: tuple, stages: tuple) -> Kernels:
+    return Kernels(runs, stages)
+
+
+def kernels(patterns: np.ndarray, stage_exponents: tuple[int, ...] = (0,)) -> Kernels:
+    """The compiled kernels of a pattern set (from `parse_patterns`) and stage thresholds (tile
+    exponents, ascending, the first 0), built once per process."""
+    stages = tuple(int(e) for e in stage_exponents)
+    if not stages or stages[0] != 0 or list(stages) != sorted(set(stages)):
+        raise ValueError(f"stage thresholds must be ascending tile exponents starting at 0, got {stages}")
+    return _kernels_for(pattern_runs(np.asarray(patterns)), stages)

@@ -8,8 +8,10 @@
     name = "greedy"                  # registered agent name
     label = "greedy"                 # optional, unique; default: name
     params = {}                      # keyword arguments for make_agent(name, world, seed=seed, **params)
+    eval_episodes = 0                # optional: this agent's final evaluation episodes (0: [eval] episodes)
     [train]
-    budget = 0                       # environment steps of training per agent (0: evaluate only)
+    budget = 0                       # training per agent, in environment steps unless the agent
+                                     # counts otherwise (n-tuple learners: games); 0: evaluate only
     eval_every = 0                   # steps between evaluations during training (0: only at the end)
     eval_episodes = 10               # episodes of those evaluations
     checkpoint_every = 0             # steps between checkpoints (0: only at the end)
@@ -55,6 +57,7 @@ class AgentSpec:
     name: str
     label: str
     params: dict[str, Any] = field(default_factory=dict)
+    eval_episodes: int = 0  # its final evaluation's episodes; 0: [eval] episodes
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,8 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
             inspect.signature(agent_class(agent_name, world)).bind(world_id=world, seed=0, **params)
         except TypeError as error:
             raise ValueError(f"{source}: {prefix}params do not fit agent {agent_name!r}: {error}") from None
-        agents.append(AgentSpec(agent_name, label, params))
+        episodes = fields.get(table, prefix, "eval_episodes", NON_NEGATIVE, 0)
+        agents.append(AgentSpec(agent_name, label, params, episodes))
 
     train = fields.integer_section(data, "train", TrainSpec, positive=("eval_episodes",))
     evaluation = fields.integer_section(data, "eval", EvalSpec, positive=("episodes",))

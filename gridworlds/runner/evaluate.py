@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ def evaluate(
     metric of the world's episode_metrics hook (for 2048: score, max_tile and the reach rates
     reached_512 ... reached_32768); score_max when there is a score; and moves_per_second, the
     speed of agent and world together. max_steps > 0 cuts episodes off after that many steps.
+    An agent with a `play_episodes` method plays the games in the engine instead (see
+    _engine_episodes): the same games, without an env step per move.
     progress: False, True, or keyword arguments for the tqdm bar.
     """
     spec = world(world_id)
@@ -41,25 +44,19 @@ def evaluate(
     episode_metrics = load(spec.episode_metrics) if spec.episode_metrics else None
     bar = {"desc": "evaluate", **progress} if isinstance(progress, dict) else {}
 
-    env = make(world_id, **env_kwargs)
+    seeds = range(seed, seed + episodes)
+    if hasattr(agent, "play_episodes") and max_steps == 0:
+        games = _engine_episodes(agent, seeds)
+    else:
+        games = _env_episodes(agent, make(world_id, **env_kwargs), seeds, max_steps)
     returns, lengths = [], []
     metrics: dict[str, list[float]] = defaultdict(list)
     start = time.perf_counter()
-    try:
-        for k in tqdm(range(episodes), unit="episode", disable=progress is False, **bar):
-            observation, info = env.reset(seed=seed + k)
-            total, length, done = 0.0, 0, False
-            while not done and (max_steps == 0 or length < max_steps):
-                observation, reward, terminated, truncated, info = env.step(agent.act(observation, info))
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            returns.append(total)
-            lengths.append(length)
-            for name, value in (episode_metrics(info) if episode_metrics else {}).items():
-                metrics[name].append(value)
-    finally:
-        env.close()
+    for total, length, info in tqdm(games, total=episodes, unit="episode", disable=progress is False, **bar):
+        returns.append(total)
+        lengths.append(length)
+        for name, value in (episode_metrics(info) if episode_metrics else {}).items():
+            metrics[name].append(value)
     elapsed = time.perf_counter() - start
 
     result = {
@@ -74,6 +71,38 @@ def evaluate(
         result["score_max"] = float(np.max(metrics["score"]))
     result["moves_per_second"] = sum(lengths) / elapsed
     return result
+
+
+def _env_episodes(
+    agent: Agent, env: Any, seeds: Iterable[int], max_steps: int
+) -> Iterator[tuple[float, int, dict[str, Any]]]:
+    """(return, length, last info) of each episode played through the env."""
+    try:
+        for seed in seeds:
+            observation, info = env.reset(seed=seed)
+            total, length, done = 0.0, 0, False
+            while not done and (max_steps == 0 or length < max_steps):
+                observation, reward, terminated, truncated, info = env.step(agent.act(observation, info))
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            yield total, length, info
+    finally:
+        env.close()
+
+
+def _engine_episodes(
+    agent: Any, seeds: Sequence[int], chunk: int = 100
+) -> Iterator[tuple[float, int, dict[str, Any]]]:
+    """The same, from an agent that plays the world's engine itself, many games per call:
+    `agent.play_episodes(seeds)` returns arrays "return" and "length", and one array per field of
+    the episodes' last infos, each game seeded as the env's reset(seed=...) would seed it."""
+    for first in range(0, len(seeds), chunk):
+        games = agent.play_episodes(np.asarray(seeds[first : first + chunk]))
+        fields = [name for name in games if name not in ("return", "length")]
+        for k in range(len(games["length"])):
+            info = {name: games[name][k].item() for name in fields}
+            yield float(games["return"][k]), int(games["length"][k]), info
 
 
 def evaluate_command(

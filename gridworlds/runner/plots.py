@@ -15,8 +15,10 @@ from matplotlib.figure import Figure
 from gridworlds import atomic
 
 
-def plot_training(rows: list[dict[str, str]], path: Path, title: str) -> None:
-    """One panel per metric of metrics.csv rows, value against step, one line per agent.
+def plot_training(
+    rows: list[dict[str, str]], path: Path, title: str, unit: str = "environment steps"
+) -> None:
+    """One panel per metric of metrics.csv rows, value against step (in `unit`), one line per agent.
 
     Of the periodic evaluations only the means are drawn (eval/*_mean); metrics that are 0
     throughout are left out, as in plot_evaluation.
@@ -45,7 +47,7 @@ def plot_training(rows: list[dict[str, str]], path: Path, title: str) -> None:
                 label=agent,
             )
         ax.set_title(metric, fontsize=10)
-        ax.set_xlabel("environment steps")
+        ax.set_xlabel(unit)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     save_png(figure, path)

@@ -13,9 +13,10 @@ What a run writes under runs/<name>/:
     <seed>/training.png            training curves, when some agent was trained
 
 metrics.csv is in long format, `agent,step,time,metric,value`, one row per metric of each report,
-so a metric that appears late never changes the columns. step is the agent's cumulative
-environment steps; time its seconds of training wall time (summed over resumes, periodic
-evaluations included); periodic evaluations log their metrics with an `eval/` prefix.
+so a metric that appears late never changes the columns. step is the agent's cumulative budget:
+environment steps, or what the agent counts instead (its `budget_unit`, e.g. games); time its
+seconds of training wall time (summed over resumes, periodic evaluations included); periodic
+evaluations log their metrics with an `eval/` prefix.
 
 Every file is written atomically, so a run killed at any point resumes with `--resume`: finished
 agents are skipped, an unfinished one continues from its latest checkpoint.
@@ -55,7 +56,7 @@ import tomli_w
 from tqdm import tqdm
 
 from gridworlds import atomic
-from gridworlds.agents import Agent, load_agent, make_agent
+from gridworlds.agents import Agent, agent_class, load_agent, make_agent
 from gridworlds.registry import load, make
 from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds
 from gridworlds.runner.evaluate import evaluate
@@ -181,14 +182,17 @@ def run_seed(
 
     rows = run.log.rows()
     if rows:
-        plot_training(rows, run_dir / "training.png", f"{experiment.name}, seed {seed}: training")
+        units = {budget_unit(agent_class(spec.name, experiment.world)) for spec in experiment.agents}
+        unit = "training " + " or ".join(sorted(units)) + "s"
+        plot_training(rows, run_dir / "training.png", f"{experiment.name}, seed {seed}: training", unit)
     evaluations = {label: entry["eval"] for label, entry in summary["agents"].items()}
+    counts = {spec.eval_episodes or experiment.eval.episodes for spec in experiment.agents}
+    episodes = f"{counts.pop()} episodes" if len(counts) == 1 else "episodes per agent"
     plot_evaluation(
         evaluations,
         {label: {"return_mean": metrics["return_std"]} for label, metrics in evaluations.items()},
         run_dir / "evaluation.png",
-        f"{experiment.name}, seed {seed}: final evaluation, {experiment.eval.episodes} episodes "
-        "(error bars: std of the return)",
+        f"{experiment.name}, seed {seed}: final evaluation, {episodes} (error bars: std of the return)",
     )
     return summary
 
@@ -223,12 +227,13 @@ class _SeedRun:
         # Recorded before the evaluation, so that a crash during it resumes without training again.
         self.progress.record(spec.label, steps, train_time, train_metrics)
 
-        episodes = self.experiment.eval.episodes
+        episodes = spec.eval_episodes or self.experiment.eval.episodes
         bar = False if self.bars is None else {**self.bars, "desc": f"seed {self.seed} {spec.label} evaluate"}
         evaluation = self.evaluate(agent, episodes, progress=bar)
         tqdm.write(
             f"seed {self.seed} {spec.label}: return {evaluation['return_mean']:.6g} ± "
-            f"{evaluation['return_std']:.3g} over {episodes} episodes after {steps} training steps"
+            f"{evaluation['return_std']:.3g} over {episodes} episodes after {steps} training "
+            f"{budget_unit(agent)}s"
         )
         return {"steps": steps, "train_time": train_time, "train": train_metrics, "eval": evaluation}
 
@@ -241,7 +246,7 @@ class _SeedRun:
         bar = tqdm(
             total=train.budget,
             initial=steps,
-            unit="step",
+            unit=budget_unit(agent),
             desc=f"seed {self.seed} {spec.label}",
             disable=self.bars is None,
             **(self.bars or {}),
@@ -285,6 +290,12 @@ class _SeedRun:
         return evaluate(
             agent, experiment.world, experiment.env, episodes, seed, experiment.eval.max_steps, progress
         )
+
+
+def budget_unit(agent: Agent | type) -> str:
+    """What the agent's budget counts: environment steps, unless it says otherwise (n-tuple
+    learners count training games)."""
+    return getattr(agent, "budget_unit", "step")
 
 
 def _next_multiple(step: int, every: int) -> float:
