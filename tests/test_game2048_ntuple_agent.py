@@ -143,6 +143,8 @@ def test_expectimax_plays_a_trained_network_deeper_and_saves_only_its_parameters
     assert again.act(observation, {}) in (0, 1, 2, 3)
     with pytest.raises(ValueError, match="network must be the checkpoint directory"):
         make_agent("expectimax", WORLD, network=str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="bad parameters"):
+        make_agent("expectimax", WORLD)  # network is required
 
 
 def test_the_viewer_plays_a_trained_network(tmp_path):

@@ -302,12 +302,13 @@ class ExpectimaxAgent(NTupleAgent):
         self,
         world_id: str = WORLD_ID,
         seed: int | None = None,
-        network: str = "",
+        *,
+        network: str,
         depth: int = 2,
         downgrading: bool = True,
         threads: int = 1,
     ):
-        if not isinstance(network, str) or not Path(network).is_dir():
+        if not isinstance(network, str) or not network or not Path(network).is_dir():
             raise ValueError(f"network must be the checkpoint directory of an ntuple agent, got {network!r}")
         atomic.recover_directory(network)
         trained = read_manifest(network)
