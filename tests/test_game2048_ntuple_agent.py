@@ -107,6 +107,7 @@ def test_checkpoint_files_and_bad_tables(tmp_path):
         ({"patterns": "9x6"}, "patterns must be one of"),
         ({"stages": [3000]}, "stages must hold tile values"),
         ({"stages": 16384}, "stages must be a list"),
+        ({"stages": [16384, 8192]}, "stages must be ascending"),
         ({"alpha": -0.1}, "alpha must be a non-negative number"),
         ({"tc_after": -1}, "tc_after must be None or a non-negative number of games"),
         ({"threads": 0}, "threads must be a positive integer"),

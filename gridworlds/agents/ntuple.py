@@ -109,8 +109,11 @@ class NTupleAgent:
         self.cells = nt.parse_patterns(patterns)
         if not isinstance(stages, list | tuple):
             raise ValueError(f"stages must be a list of tile values, e.g. [16384], got {stages!r}")
-        self.stages = [int(tile) for tile in stages]
-        self.stage_exponents = (0, *(_tile_exponent("stages", tile) for tile in stages))
+        exponents = [_tile_exponent("stages", tile) for tile in stages]
+        if exponents != sorted(set(exponents)):
+            raise ValueError(f"stages must be ascending and distinct, got {list(stages)}")
+        self.stages = list(stages)
+        self.stage_exponents = (0, *exponents)
         self.kernels = nt.kernels(self.cells, self.stage_exponents)
         self.alpha, self.v_init = _nonnegative("alpha", alpha), _nonnegative("v_init", v_init)
         self.tc_alpha = _nonnegative("tc_alpha", tc_alpha)
@@ -130,8 +133,8 @@ class NTupleAgent:
         self.sums: np.ndarray | None = None  # TC's accumulators, from the switch to TC on
         self.magnitudes: np.ndarray | None = None
         self.games = 0
-        # One generator state per training thread: thread t starts from seed_state(seed * 1000 + t).
-        base = 0 if seed is None else 1000 * seed
+        # One engine generator per training thread: thread t starts from seed_state(1000 * seed + t).
+        base = 1000 * (seed if seed is not None else int(np.random.default_rng().integers(2**31)))
         self.rngs = [seed_state(base + t) for t in range(self.threads)]
 
     def params(self) -> dict[str, Any]:
