@@ -198,3 +198,12 @@ runs = [{{ label = "td", dir = "{runs / "td" / "0"}", reference = "TD" }}]
     study.write_text(study.read_text().replace('"TD"', '"SARSA"'))
     with pytest.raises(ValueError, match=r"study.runs\[0\].reference must be one of"):
         run_experiment(study, runs_dir=runs)
+
+
+def test_td_on_4x6_meets_the_papers_10k_game_row():
+    """The reference row (TDL2048+, 4x6, 10k training games): average 21,800, 37% reach 2048, with
+    about 10% between seeds; the seed is fixed, so this is the same number on every machine."""
+    agent = make_agent("ntuple", WORLD, seed=0, patterns="4x6")
+    agent.learn(None, 10_000)
+    result = evaluate(agent, WORLD, {}, 2000, seed=1)
+    assert result["score_mean"] > 0.9 * 21_800 and result["reached_2048_mean"] > 0.35
