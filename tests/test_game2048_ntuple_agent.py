@@ -24,7 +24,7 @@ def test_learning_reports_every_thousand_games_and_beats_random_play():
     final = agent.learn(None, 2500, lambda games, metrics: reports.append((games, metrics)))
     assert [games for games, _ in reports] == [1000, 2000, 2500]
     assert final == reports[-1][1] and agent.games == 2500
-    assert set(final) >= {"score_mean", "reached_2048", "reached_32768", "moves_per_second"}
+    assert set(final) >= {"score_mean", "reached_2048", "reached_32768", "moves_mean", "moves_per_second"}
     # Random play averages about 1,100 (experiments/2048-baselines.toml).
     assert reports[0][1]["score_mean"] > 3 * 1100
     assert reports[1][1]["score_mean"] > reports[0][1]["score_mean"]

@@ -9,10 +9,10 @@ give the paper's learners:
     OTD+TC   v_init = 320000, tc_after = 1000000 (TD for the first million games, then TC)
 
 The budget of `learn` counts training games. Every 1,000 games it reports the average score of
-those games, the share reaching 2048 ... 32768 (the paper's learning curve) and the training moves
-per second. With `threads` > 1, that many threads train the one network at once (shared weights, no
-locks: faster on two cores, no longer bit-reproducible); for independent runs on both cores, run
-two seeds (`gridworlds run ... --seeds 0-1`).
+those games, the share reaching 2048 ... 32768 (the paper's learning curve), their average length
+in moves and the training moves per second. With `threads` > 1, that many threads train the one
+network at once (shared weights, no locks: faster on two cores, no longer bit-reproducible); for
+independent runs on both cores, run two seeds (`gridworlds run ... --seeds 0-1`).
 
 `expectimax` plays a trained `ntuple` checkpoint with a deeper search and learns nothing.
 
@@ -180,10 +180,8 @@ class NTupleAgent:
         n = len(rngs)
         scores, tops, lengths = (np.zeros(n, dtype=np.int64) for _ in range(3))
         weights = self.network()
-        parts = [p for p in np.array_split(np.arange(n), self.threads) if len(p)]
 
-        def play(part: np.ndarray) -> None:
-            span = slice(part[0], part[-1] + 1)
+        def play(span: slice) -> None:
             if self.depth == 1:
                 self.kernels.play_games(
                     weights, rngs[span], self.downgrading, scores[span], tops[span], lengths[span]
@@ -194,8 +192,9 @@ class NTupleAgent:
                     weights, rngs[span], self.depth, self.downgrading, scores[span], tops[span], lengths[span]
                 )
 
-        with ThreadPoolExecutor(len(parts)) as pool:
-            list(pool.map(play, parts))
+        spans = _spans(n, self.threads)
+        with ThreadPoolExecutor(len(spans)) as pool:
+            list(pool.map(play, spans))
         # Its moves are all legal, so the return is the score.
         return {"return": scores, "length": lengths, "score": scores, "max_tile": np.left_shift(1, tops)}
 
@@ -216,7 +215,11 @@ class NTupleAgent:
                     self.sums, self.magnitudes = np.zeros_like(weights), np.zeros_like(weights)
                 scores, tops, moves, seconds = self._train_chunk(pool, weights, games, coherence)
                 self.games += games
-                metrics = {**game_metrics(scores, tops), "moves_per_second": moves / seconds}
+                metrics = {
+                    **game_metrics(scores, tops),
+                    "moves_mean": moves / games,
+                    "moves_per_second": moves / seconds,
+                }
                 report = self.games % REPORT_EVERY == 0 or self.games == end
                 if report and callback is not None and callback(self.games, metrics) is False:
                     break
@@ -229,19 +232,15 @@ class NTupleAgent:
         sums = self.sums if coherence else _UNUSED
         magnitudes = self.magnitudes if coherence else _UNUSED
         alpha = self.tc_alpha if coherence else self.alpha
-        parts = np.array_split(np.arange(games), self.threads)
 
-        def train(t: int) -> int:
-            if len(parts[t]) == 0:
-                return 0
-            span = slice(parts[t][0], parts[t][-1] + 1)
+        def train(t: int, span: slice) -> int:
             self.rngs[t], moves = self.kernels.train_games(
                 weights,
                 sums,
                 magnitudes,
                 alpha,
                 coherence,
-                len(parts[t]),
+                span.stop - span.start,
                 self.rngs[t],
                 scores[span],
                 tops[span],
@@ -249,7 +248,8 @@ class NTupleAgent:
             return moves
 
         start = time.perf_counter()
-        moves = sum(pool.map(train, range(self.threads)))
+        spans = _spans(games, self.threads)
+        moves = sum(pool.map(train, range(len(spans)), spans))
         return scores, tops, moves, time.perf_counter() - start
 
     # --- checkpoints ---
@@ -281,6 +281,12 @@ class NTupleAgent:
 
 
 _UNUSED = np.zeros((1, 1, 1), dtype=np.float32)  # the TC tables train_games is passed during TD
+
+
+def _spans(count: int, parts: int) -> list[slice]:
+    """`count` games as at most `parts` contiguous, non-empty slices, one per thread."""
+    bounds = [count * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _load_table(file: Path, shape: tuple[int, int, int]) -> np.ndarray:
