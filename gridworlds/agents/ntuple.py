@@ -34,6 +34,7 @@ import numpy as np
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, write_manifest
 from gridworlds.agents.game2048 import observation_to_board
+from gridworlds.agents.simple import UntrainedAgent
 from gridworlds.engines import ntuple as nt
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import check_positive_int
@@ -344,17 +345,8 @@ class ExpectimaxAgent(NTupleAgent):
             "threads": self.threads,
         }
 
-    def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
-        return {}
-
-    def save(self, path: str | Path) -> None:
-        """Only the parameters: the weights stay in the network's own checkpoint."""
-        with atomic.directory(path) as tmp:
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
-
-    @classmethod
-    def load(cls, path: str | Path) -> ExpectimaxAgent:
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        return agent
+    # An untrained agent's: learning does nothing, and a checkpoint holds only the parameters (the
+    # weights stay in the network's own checkpoint).
+    learn = UntrainedAgent.learn
+    save = UntrainedAgent.save
+    load = classmethod(UntrainedAgent.load.__func__)
