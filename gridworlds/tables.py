@@ -1,8 +1,11 @@
-"""Aligned text tables for the command line."""
+"""Tables as text: aligned for the command line, and CSV for files."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def format_table(rows: Sequence[Sequence[str]], numbers: bool = True) -> str:
@@ -17,3 +20,12 @@ def format_table(rows: Sequence[Sequence[str]], numbers: bool = True) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """The rows as CSV text with a header, `columns` in order."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()

@@ -41,7 +41,6 @@ A run that does not converge counts its whole budget, so a mean with unconverged
 from __future__ import annotations
 
 import csv
-import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +53,7 @@ from gridworlds import atomic
 from gridworlds.engines import touching_loops as engine
 from gridworlds.runner.config import NON_NEGATIVE, POSITIVE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
+from gridworlds.tables import csv_text
 
 PREFIX = "study."
 RUN_COLUMNS = {  # results.csv: column -> how to read it back
@@ -165,12 +165,13 @@ def convergence(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[str
             else:
                 bar.set_postfix_str(f"n={n} {tiles} {noise_label(noise)}")
                 point = run_point(n, tiles, noise, params, bar.update)
-                atomic.write_text(path, _csv_text(point))
+                atomic.write_text(path, csv_text(point, RUN_COLUMNS))
             points.append(point)
 
-    atomic.write_text(out_dir / "results.csv", _csv_text([run for point in points for run in point]))
+    runs = [run for point in points for run in point]
+    atomic.write_text(out_dir / "results.csv", csv_text(runs, RUN_COLUMNS))
     summary = [summarise(point) for point in points]
-    atomic.write_text(out_dir / "summary.csv", _csv_text(summary))
+    atomic.write_text(out_dir / "summary.csv", csv_text(summary, list(summary[0])))
     plot_convergence(
         summary, out_dir / "convergence.png", f"{out_dir.name}: random fields to stable patterns"
     )
@@ -273,14 +274,6 @@ def plot_convergence(summary: list[dict[str, Any]], path: Path, title: str) -> N
         axes.grid(alpha=0.3)
     figure.legend(loc="outside lower center", ncols=4, fontsize=8)
     save_png(figure, path)
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    text = io.StringIO()
-    writer = csv.DictWriter(text, list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue()
 
 
 def _read_runs(path: Path) -> list[dict[str, Any]]:

@@ -24,13 +24,13 @@ Files under runs/<name>/ (besides the runner's config.toml and summary.json):
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 from typing import Any
 
 from gridworlds import atomic
 from gridworlds.runner.config import Fields, Kind
 from gridworlds.runner.plots import panels, save_png
+from gridworlds.tables import csv_text
 
 PREFIX = "study."
 # learner -> (training games, average score, 2048-rate) measured with TDL2048+ (4x6, 10k test games).
@@ -70,11 +70,7 @@ def learning_curves(params: dict[str, Any], out_dir: Path, resume: bool) -> dict
         if not metrics.is_file():
             raise ValueError(f"study.runs: {run['label']!r} has no {metrics}; run its experiment first")
         rows += curve_rows(run["label"], metrics)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic.write_text(out_dir / "curves.csv", buffer.getvalue())
+    atomic.write_text(out_dir / "curves.csv", csv_text(rows, COLUMNS))
     plot_curves(rows, params["runs"], out_dir / "curves.png", f"{out_dir.name}: n-tuple learning curves")
     last = {(row["label"], row["source"]): row for row in rows}
     return {"rows": list(last.values())}

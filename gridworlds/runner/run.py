@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import json
 import math
 import multiprocessing
@@ -61,7 +60,7 @@ from gridworlds.registry import load, make
 from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds
 from gridworlds.runner.evaluate import evaluate
 from gridworlds.runner.plots import plot_evaluation, plot_training
-from gridworlds.tables import format_table
+from gridworlds.tables import csv_text, format_table
 
 CONFIG, METRICS, PROGRESS, SUMMARY = "config.toml", "metrics.csv", "progress.json", "summary.json"
 COLUMNS = ("agent", "step", "time", "metric", "value")
@@ -327,11 +326,7 @@ class MetricsLog:
     def drop_after(self, agent: str, step: int) -> None:
         """Drop the agent's rows after `step`, its checkpoint: the resumed agent logs them again."""
         kept = [row for row in self.rows() if row["agent"] != agent or int(row["step"]) <= step]
-        text = io.StringIO()
-        writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(kept)
-        atomic.write_text(self.path, text.getvalue())
+        atomic.write_text(self.path, csv_text(kept, COLUMNS))
 
 
 class Progress:
