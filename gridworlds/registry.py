@@ -101,6 +101,23 @@ WORLDS: dict[str, World] = {
             bench="gridworlds.bench.touching_loops:run",
             max_episode_steps=100_000,
         ),
+        World(
+            id="gridworlds/HideAndSeek-v0",
+            kind=PETTINGZOO_PARALLEL,
+            description="hiders and seekers in random rooms with boxes, ramps, locks and line of sight",
+            entry_point="gridworlds.envs.hide_and_seek:HideAndSeekEnv",
+            viewer="gridworlds.viewer.hide_and_seek:HideAndSeekRenderer",
+            bench="gridworlds.bench.hide_and_seek:run",
+        ),
+        World(
+            id="gridworlds/HideAndSeekQuadrant-v0",
+            kind=PETTINGZOO_PARALLEL,
+            description="the quadrant game: hiders and two boxes in a walled corner room, seekers outside",
+            entry_point="gridworlds.envs.hide_and_seek:HideAndSeekEnv",
+            viewer="gridworlds.viewer.hide_and_seek:HideAndSeekRenderer",
+            bench="gridworlds.bench.hide_and_seek:run",
+            kwargs={"quadrant": True, "size": 12, "boxes": 2, "elongated": 0, "ramps": 1, "horizon": 80},
+        ),
     ]
 }
 

@@ -299,11 +299,22 @@ def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
     _reset(arenas, scenario.rules(), which)
 
 
-def step(arenas: Arenas, scenario: Scenario, actions: np.ndarray, rewards: np.ndarray) -> np.ndarray:
-    """Apply `actions` (int64 [N, A, 4]), write each agent's reward into `rewards` (float64 [N, A]);
-    return which arenas reached the horizon (bool [N]). The caller checks the actions' range."""
+def step(
+    arenas: Arenas,
+    scenario: Scenario,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    observations: Observations | None = None,
+) -> np.ndarray:
+    """Apply `actions` (int64 [N, A, 4]), write each agent's reward into `rewards` (float64 [N, A])
+    and, if given, the new observations into `observations` (in the same numba call, which matters
+    for one arena); return which arenas reached the horizon (bool [N]). The caller checks the
+    actions' range."""
     truncated = np.zeros(len(arenas.t), np.bool_)
-    _step(arenas, scenario.rules(), actions, rewards, truncated)
+    if observations is None:
+        _step(arenas, scenario.rules(), actions, rewards, truncated)
+    else:
+        _step_and_observe(arenas, scenario.rules(), actions, rewards, truncated, observations)
     return truncated
 
 
@@ -810,75 +821,85 @@ def _object_centre(w, b, o):
 
 @numba.njit(cache=True)
 def _observe(w, rules, out):
-    n_agents, n_objects = w.agent_pos.shape[1], w.object_pos.shape[1]
-    g = w.walls.shape[1]
+    walls, object_at, agent_at, agent_pos, facing = w.walls, w.object_at, w.agent_at, w.agent_pos, w.facing
+    object_length, object_vertical, lock = w.object_length, w.object_vertical, w.lock
+    n_agents, n_objects = agent_pos.shape[1], w.object_pos.shape[1]
+    g = walls.shape[1]
     radius = out.local.shape[3] // 2
+    own, agents, agents_mask, local = out.own, out.agents, out.agents_mask, out.local
+    boxes, boxes_mask, ramps, ramps_mask = out.boxes, out.boxes_mask, out.ramps, out.ramps_mask
     visible = np.zeros((n_agents, n_agents + n_objects), np.bool_)
-    for b in range(w.walls.shape[0]):
+    for b in range(walls.shape[0]):
         _vision(w, b, visible)
         preparation = _preparation(w, rules, b)
         for a in range(n_agents):
             team = a >= rules.hiders
-            r0, c0 = w.agent_pos[b, a, 0], w.agent_pos[b, a, 1]
-            _own_features(w, rules, b, a, out.own[b, a])
+            r0, c0 = agent_pos[b, a, 0], agent_pos[b, a, 1]
+            _own_features(w, rules, b, a, own[b, a])
             out.preparation[b, a, 0] = preparation
             slot = 0
             for e in range(n_agents):
                 if e == a:
                     continue
-                features = out.agents[b, a, slot]
-                out.agents_mask[b, a, slot] = visible[a, e]
-                features[:] = 0.0
+                agents_mask[b, a, slot] = visible[a, e]
                 if visible[a, e]:
-                    r, c, f = w.agent_pos[b, e, 0], w.agent_pos[b, e, 1], w.facing[b, e]
+                    r, c, f = agent_pos[b, e, 0], agent_pos[b, e, 1], facing[b, e]
                     norm = math.sqrt(float(FACING_ROW[f] ** 2 + FACING_COL[f] ** 2))
-                    features[0] = r / g
-                    features[1] = c / g
-                    features[2] = (r - r0) / g
-                    features[3] = (c - c0) / g
-                    features[4] = FACING_ROW[f] / norm
-                    features[5] = FACING_COL[f] / norm
-                    features[6] = (e >= rules.hiders) == team
-                    features[7] = w.object_at[b, r, c] >= rules.boxes
+                    agents[b, a, slot, 0] = r / g
+                    agents[b, a, slot, 1] = c / g
+                    agents[b, a, slot, 2] = (r - r0) / g
+                    agents[b, a, slot, 3] = (c - c0) / g
+                    agents[b, a, slot, 4] = FACING_ROW[f] / norm
+                    agents[b, a, slot, 5] = FACING_COL[f] / norm
+                    agents[b, a, slot, 6] = (e >= rules.hiders) == team
+                    agents[b, a, slot, 7] = object_at[b, r, c] >= rules.boxes
+                else:
+                    for k in range(AGENT_FEATURES):
+                        agents[b, a, slot, k] = 0.0
                 slot += 1
             for o in range(n_objects):
                 seen = visible[a, n_agents + o]
-                mine = w.lock[b, o] == team + 1
-                theirs = w.lock[b, o] != 0 and not mine
+                mine = lock[b, o] == team + 1
+                theirs = lock[b, o] != 0 and not mine
                 r, c = _object_centre(w, b, o)
                 if o < rules.boxes:
-                    features = out.boxes[b, a, o]
-                    out.boxes_mask[b, a, o] = seen
-                    features[:] = 0.0
+                    boxes_mask[b, a, o] = seen
+                    for k in range(BOX_FEATURES):
+                        boxes[b, a, o, k] = 0.0
                     if seen:
-                        features[4] = w.object_length[b, o] / 4
-                        features[5] = w.object_vertical[b, o]
-                        features[6] = mine
-                        features[7] = theirs
+                        boxes[b, a, o, 0] = r / g
+                        boxes[b, a, o, 1] = c / g
+                        boxes[b, a, o, 2] = (r - r0) / g
+                        boxes[b, a, o, 3] = (c - c0) / g
+                        boxes[b, a, o, 4] = object_length[b, o] / 4
+                        boxes[b, a, o, 5] = object_vertical[b, o]
+                        boxes[b, a, o, 6] = mine
+                        boxes[b, a, o, 7] = theirs
                 else:
-                    features = out.ramps[b, a, o - rules.boxes]
-                    out.ramps_mask[b, a, o - rules.boxes] = seen
-                    features[:] = 0.0
+                    q = o - rules.boxes
+                    ramps_mask[b, a, q] = seen
+                    for k in range(RAMP_FEATURES):
+                        ramps[b, a, q, k] = 0.0
                     if seen:
-                        features[4] = mine
-                        features[5] = theirs
-                if seen:
-                    features[0] = r / g
-                    features[1] = c / g
-                    features[2] = (r - r0) / g
-                    features[3] = (c - c0) / g
-            local = out.local[b, a]
+                        ramps[b, a, q, 0] = r / g
+                        ramps[b, a, q, 1] = c / g
+                        ramps[b, a, q, 2] = (r - r0) / g
+                        ramps[b, a, q, 3] = (c - c0) / g
+                        ramps[b, a, q, 4] = mine
+                        ramps[b, a, q, 5] = theirs
             for i in range(2 * radius + 1):
+                r = r0 + i - radius
                 for j in range(2 * radius + 1):
-                    r, c = r0 + i - radius, c0 + j - radius
-                    if not in_grid(w, r, c):
-                        local[0, i, j], local[1, i, j], local[2, i, j], local[3, i, j] = 1, 0, 0, 0
+                    c = c0 + j - radius
+                    if r < 0 or c < 0 or r >= g or c >= g:
+                        local[b, a, 0, i, j] = 1
+                        local[b, a, 1, i, j] = local[b, a, 2, i, j] = local[b, a, 3, i, j] = 0
                         continue
-                    o = w.object_at[b, r, c]
-                    local[0, i, j] = w.walls[b, r, c]
-                    local[1, i, j] = 0 <= o < rules.boxes
-                    local[2, i, j] = o >= rules.boxes
-                    local[3, i, j] = w.agent_at[b, r, c] >= 0 and (r != r0 or c != c0)
+                    o = object_at[b, r, c]
+                    local[b, a, 0, i, j] = walls[b, r, c]
+                    local[b, a, 1, i, j] = 0 <= o < rules.boxes
+                    local[b, a, 2, i, j] = o >= rules.boxes
+                    local[b, a, 3, i, j] = agent_at[b, r, c] >= 0 and (r != r0 or c != c0)
 
 
 @numba.njit(cache=True)
@@ -907,3 +928,9 @@ def _global_state(w, rules, out):
             for c in range(g):
                 row[k] = w.walls[b, r, c]
                 k += 1
+
+
+@numba.njit(cache=True)
+def _step_and_observe(w, rules, actions, rewards, truncated, out):
+    _step(w, rules, actions, rewards, truncated)
+    _observe(w, rules, out)
