@@ -52,6 +52,7 @@ like N single arenas seeded the same way.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -62,6 +63,7 @@ import numpy as np
 from gridworlds.engines.rng import next_below, seed_state
 
 ACTION_NVEC = (5, 3, 2, 3)
+NVEC = np.array(ACTION_NVEC, dtype=np.int64)
 STAY, UP, RIGHT, DOWN, LEFT = range(5)
 NO_TURN, TURN_LEFT, TURN_RIGHT = range(3)
 NO_LOCK, LOCK, UNLOCK = range(3)
@@ -138,6 +140,7 @@ class Scenario:
         return round(self.prep_fraction * self.horizon)
 
     def rules(self) -> Rules:
+        """What the kernels need of a Scenario."""
         return Rules(
             self.hiders,
             self.boxes,
@@ -147,6 +150,11 @@ class Scenario:
             self.prep_steps,
             self.quadrant,
         )
+
+    @functools.cached_property
+    def plain_rules(self) -> tuple:
+        """`rules()` as a plain tuple, made once, for the entry points (see below)."""
+        return tuple(self.rules())
 
     def check(self) -> Scenario:
         def whole(name: str, low: int, high: int | None = None) -> None:
@@ -296,7 +304,7 @@ def new_arenas(scenario: Scenario, seeds: list[int]) -> Arenas:
 
 def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
     """Start a new episode in every arena where `which` is True, from its own generator."""
-    _reset(arenas, scenario.rules(), which)
+    _reset_entry(tuple(arenas), scenario.plain_rules, which)
 
 
 def step(
@@ -308,25 +316,41 @@ def step(
 ) -> np.ndarray:
     """Apply `actions` (int64 [N, A, 4]), write each agent's reward into `rewards` (float64 [N, A])
     and, if given, the new observations into `observations` (in the same numba call, which matters
-    for one arena); return which arenas reached the horizon (bool [N]). The caller checks the
-    actions' range."""
+    for one arena); return which arenas reached the horizon (bool [N]). An action outside
+    ACTION_NVEC raises `BadAction` before anything moves."""
     truncated = np.zeros(len(arenas.t), np.bool_)
     if observations is None:
-        _step(arenas, scenario.rules(), actions, rewards, truncated)
+        bad = _step_entry(tuple(arenas), scenario.plain_rules, actions, rewards, truncated)
     else:
-        _step_and_observe(arenas, scenario.rules(), actions, rewards, truncated, observations)
+        bad = _step_and_observe_entry(
+            tuple(arenas), scenario.plain_rules, actions, rewards, truncated, tuple(observations)
+        )
+    if bad >= 0:
+        arena, agent = divmod(bad, scenario.agents)
+        raise BadAction(arena, agent, actions[arena, agent])
     return truncated
+
+
+class BadAction(ValueError):
+    """An action outside ACTION_NVEC; `arena` and `agent` say whose."""
+
+    def __init__(self, arena: int, agent: int, action: np.ndarray):
+        super().__init__(
+            f"action of agent {agent} in arena {arena} must be 4 integers (move 0-4, turn 0-2, grab 0-1, "
+            f"lock 0-2), got {action.tolist()}"
+        )
+        self.arena, self.agent = arena, agent
 
 
 def observe(arenas: Arenas, scenario: Scenario, out: Observations) -> None:
     """Fill `out` with every agent's observation of its arena."""
-    _observe(arenas, scenario.rules(), out)
+    _observe_entry(tuple(arenas), scenario.plain_rules, tuple(out))
 
 
 def vision(arenas: Arenas, scenario: Scenario, index: int = 0) -> np.ndarray:
     """bool [A, A + O]: whether each agent of arena `index` sees each agent, then each object."""
     visible = np.zeros((scenario.agents, scenario.agents + scenario.objects), np.bool_)
-    _vision(arenas, index, visible)
+    _vision_entry(tuple(arenas), index, visible)
     return visible
 
 
@@ -335,7 +359,7 @@ def global_state(arenas: Arenas, scenario: Scenario, out: np.ndarray) -> None:
     agent's own features (as in its observation), each object's centre row and column, length / 4,
     vertical, is a ramp, locked by hiders, locked by seekers; the fraction of preparation elapsed, of
     the episode elapsed; then the walls, row by row."""
-    _global_state(arenas, scenario.rules(), out)
+    _global_state_entry(tuple(arenas), scenario.plain_rules, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,19 +548,32 @@ def sees_cell(w, b, a, r, c, target_object):
 def _vision(w, b, visible):
     """visible[a, e]: whether agent a sees entity e (agents, then objects) in arena b."""
     walls, object_at, agent_at = w.walls, w.object_at, w.agent_at
-    agent_pos, object_pos, length, vertical = w.agent_pos, w.object_pos, w.object_length, w.object_vertical
+    agent_pos, object_pos, length, vertical, facing = (
+        w.agent_pos,
+        w.object_pos,
+        w.object_length,
+        w.object_vertical,
+        w.facing,
+    )
     n_agents = agent_pos.shape[1]
     for a in range(n_agents):
-        r0, c0, facing = agent_pos[b, a, 0], agent_pos[b, a, 1], w.facing[b, a]
-        for e in range(n_agents):
+        r0, c0 = agent_pos[b, a, 0], agent_pos[b, a, 1]
+        visible[a, a] = True
+        for e in range(a + 1, n_agents):
+            # Sight between two agents is symmetric but for the cones: one walk serves both.
             r, c = agent_pos[b, e, 0], agent_pos[b, e, 1]
-            visible[a, e] = _sees(walls, object_at, agent_at, b, r0, c0, facing, r, c, -1)
+            a_sees = in_cone(facing[b, a], r - r0, c - c0)
+            e_sees = in_cone(facing[b, e], r0 - r, c0 - c)
+            if (a_sees or e_sees) and not line_clear(walls, object_at, agent_at, b, r0, c0, r, c, -1):
+                a_sees = e_sees = False
+            visible[a, e] = a_sees
+            visible[e, a] = e_sees
         for o in range(object_pos.shape[1]):
             seen = False
             for k in range(length[b, o]):
                 r = object_pos[b, o, 0] + (k if vertical[b, o] else 0)
                 c = object_pos[b, o, 1] + (0 if vertical[b, o] else k)
-                if _sees(walls, object_at, agent_at, b, r0, c0, facing, r, c, o):
+                if _sees(walls, object_at, agent_at, b, r0, c0, facing[b, a], r, c, o):
                     seen = True
                     break
             visible[a, n_agents + o] = seen
@@ -930,7 +967,56 @@ def _global_state(w, rules, out):
                 k += 1
 
 
+# ---------------------------------------------------------------------------------------------
+# Entry points. They take plain tuples and rebuild the named ones inside: numba types a plain tuple
+# of arrays in C but a NamedTuple in Python, which costs a few microseconds a call, as much as a
+# step of one arena.
+
+
 @numba.njit(cache=True)
-def _step_and_observe(w, rules, actions, rewards, truncated, out):
-    _step(w, rules, actions, rewards, truncated)
-    _observe(w, rules, out)
+def _reset_entry(arrays, rules, which):
+    _reset(Arenas(*arrays), Rules(*rules), which)
+
+
+@numba.njit(cache=True)
+def _first_bad_action(actions):
+    """The index (arena * A + agent) of the first action outside ACTION_NVEC, or -1."""
+    for b in range(actions.shape[0]):
+        for a in range(actions.shape[1]):
+            for k in range(4):
+                if not 0 <= actions[b, a, k] < NVEC[k]:
+                    return b * actions.shape[1] + a
+    return -1
+
+
+@numba.njit(cache=True)
+def _step_entry(arrays, rules, actions, rewards, truncated):
+    bad = _first_bad_action(actions)
+    if bad < 0:
+        _step(Arenas(*arrays), Rules(*rules), actions, rewards, truncated)
+    return bad
+
+
+@numba.njit(cache=True)
+def _step_and_observe_entry(arrays, rules, actions, rewards, truncated, out):
+    bad = _first_bad_action(actions)
+    if bad < 0:
+        w, r = Arenas(*arrays), Rules(*rules)
+        _step(w, r, actions, rewards, truncated)
+        _observe(w, r, Observations(*out))
+    return bad
+
+
+@numba.njit(cache=True)
+def _observe_entry(arrays, rules, out):
+    _observe(Arenas(*arrays), Rules(*rules), Observations(*out))
+
+
+@numba.njit(cache=True)
+def _vision_entry(arrays, b, visible):
+    _vision(Arenas(*arrays), b, visible)
+
+
+@numba.njit(cache=True)
+def _global_state_entry(arrays, rules, out):
+    _global_state(Arenas(*arrays), Rules(*rules), out)

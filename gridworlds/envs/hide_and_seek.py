@@ -80,6 +80,23 @@ def episode_stats(arenas: engine.Arenas, scenario: engine.Scenario, index: int =
     }
 
 
+def _is_action(action: Any) -> bool:
+    """Whether `action` is 4 integers (a sequence or an integer array; ranges are checked later)."""
+    if isinstance(action, np.ndarray):  # the common case, without a copy
+        return action.shape == (4,) and action.dtype.kind in "iu"
+    try:
+        array = np.asarray(action)
+    except ValueError:
+        return False
+    return array.shape == (4,) and array.dtype.kind in "iu"
+
+
+def _action_error(agent: str, action: Any) -> ValueError:
+    return ValueError(
+        f"action of {agent} must be 4 integers (move 0-4, turn 0-2, grab 0-1, lock 0-2), got {action!r}"
+    )
+
+
 class HideAndSeekEnv(ViewerRendering, ParallelEnv):
     """Hide-and-seek on a grid (Baker et al. 2020): hiders and seekers, boxes, ramps, locks, sight.
 
@@ -111,7 +128,8 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
     the seekers get the opposite; -10 more to an agent outside the play area. 0 during preparation.
 
     Episode end: truncation after `horizon` steps for every agent (never a termination). The last
-    step's infos hold, for every agent, "episode": {hider_reward, seeker_reward (each team's mean
+    step's infos hold, for every agent, "episode": {r (its return) and l (the episode's length), as
+    stable-baselines3's Monitor writes them, so SB3 logs them; hider_reward, seeker_reward (each team's mean
     return), box_move_prep (largest box move during preparation), boxes_locked_prep, ramp_move
     (largest ramp move), ramps_locked_prep (locked at the end of preparation), hider_seen_fraction
     (share of post-preparation steps with a hider seen)}.
@@ -172,7 +190,6 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         self.arenas = engine.Arenas.allocate(self.scenario, 1)
         self._actions = np.zeros((1, self.scenario.agents, len(engine.ACTION_NVEC)), np.int64)
         self._rewards = np.zeros((1, self.scenario.agents), np.float64)
-        self._nvec = np.asarray(engine.ACTION_NVEC)
         self.np_random = np.random.default_rng()
 
     def observation_space(self, agent: str) -> gym.Space:
@@ -199,14 +216,22 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
             raise RuntimeError("step() called on a finished episode; call reset() first")
         self._actions[0] = self._check_actions(actions)
         new = self._new_observations()
-        truncated = bool(engine.step(self.arenas, self.scenario, self._actions, self._rewards, new)[0])
+        try:
+            truncated = bool(engine.step(self.arenas, self.scenario, self._actions, self._rewards, new)[0])
+        except engine.BadAction as error:
+            agent = self.agents[error.agent]
+            raise _action_error(agent, actions[agent]) from None
         observations = self._per_agent(new)
         rewards = {agent: float(r) for agent, r in zip(self.agents, self._rewards[0], strict=True)}
         terminations = dict.fromkeys(self.agents, False)
         truncations = dict.fromkeys(self.agents, truncated)
         if truncated:
             stats = episode_stats(self.arenas, self.scenario)
-            infos = {agent: {"episode": dict(stats)} for agent in self.agents}
+            length = int(self.arenas.t[0])
+            infos = {
+                agent: {"episode": {"r": float(self.arenas.returns[0, i]), "l": length, **stats}}
+                for i, agent in enumerate(self.agents)
+            }
             self.agents = []
         else:
             infos = {agent: {} for agent in self.agents}
@@ -215,29 +240,18 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def _check_actions(self, actions: dict[str, Any]) -> np.ndarray:
-        """The agents' actions as int64 [A, 4] in agent order; a ValueError names a bad one."""
-        if not isinstance(actions, dict) or set(actions) != set(self.agents):
+        """The agents' actions as an integer array [A, 4] in agent order (the engine checks ranges)."""
+        if (
+            not isinstance(actions, dict)
+            or len(actions) != len(self.agents)
+            or not all(agent in actions for agent in self.agents)
+        ):
             given = sorted(actions) if isinstance(actions, dict) else type(actions).__name__
             raise ValueError(f"actions must be a dict with one action per agent {self.agents}, got {given}")
-        try:
-            batch = np.asarray([actions[agent] for agent in self.agents])
-        except ValueError:
-            batch = None  # ragged: found below
-        if batch is not None and batch.dtype.kind in "iu" and batch.shape == self._actions.shape[1:]:
-            if ((batch >= 0) & (batch < self._nvec)).all():
-                return batch
         for agent in self.agents:
-            action = np.asarray(actions[agent])
-            if (
-                action.shape != (4,)
-                or action.dtype.kind not in "iu"
-                or not self._action_space.contains(action)
-            ):
-                raise ValueError(
-                    f"action of {agent} must be 4 integers (move 0-4, turn 0-2, grab 0-1, lock 0-2), "
-                    f"got {actions[agent]!r}"
-                )
-        raise AssertionError("unreachable: every action was valid")
+            if not _is_action(actions[agent]):
+                raise _action_error(agent, actions[agent])
+        return np.array([actions[agent] for agent in self.agents], dtype=np.int64)
 
     def _new_observations(self) -> engine.Observations:
         # Fresh arrays every step, so that the views handed out are never overwritten.
