@@ -50,7 +50,10 @@ def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:
 
 
 class RandomAgent(UntrainedAgent):
-    """Uniform over the legal actions; a sample of the world's action space if it has no mask."""
+    """Uniform over the legal actions; a sample of the world's action space if it has no mask.
+
+    The action space comes from a world it builds once; in a pettingzoo world that is the space of
+    its first agent (every agent of a world in this suite has the same one)."""
 
     name = "random"
 
@@ -66,7 +69,10 @@ class RandomAgent(UntrainedAgent):
             from gridworlds.registry import make
 
             env = make(self.world_id)
-            self._action_space = env.action_space
+            space = env.action_space
+            if callable(space):  # pettingzoo: action_space(agent) is a method
+                space = space(env.possible_agents[0])
+            self._action_space = space
             self._action_space.seed(self.seed)
             env.close()
         return self._action_space.sample()

@@ -1,12 +1,21 @@
 """The `gridworlds view` app: play a world with the keyboard or the mouse, or watch agents play it.
 
 Every seat of a world is played by an agent or by the person at the window. A gymnasium world has
-one seat; a pettingzoo AEC world (turn-based, like Othello) has one per agent of `possible_agents`.
-The agents given fill the seats in that order, and the person plays every seat left over or given
-as "human" (`["human", "alphabeta"]` puts the person on the first seat). A world whose registry
-entry names a `view_opponent_kwarg` has a built-in opponent: there the one agent named becomes that
-opponent and the person plays (`view("gridworlds/OthelloVs-v0", agent="alphabeta")`), unless
-`env_kwargs` already chooses the opponent.
+one seat; a pettingzoo world, AEC (turn-based, like Othello) or parallel (every agent acts at once,
+like hide-and-seek), has one per agent of `possible_agents`. The agents given fill the seats in
+that order, and the person plays every seat left over or given as "human" (`["human", "alphabeta"]`
+puts the person on the first seat). A world whose registry entry names a `view_opponent_kwarg` has
+a built-in opponent: there the one agent named becomes that opponent and the person plays
+(`view("gridworlds/OthelloVs-v0", agent="alphabeta")`), unless `env_kwargs` already chooses the
+opponent. Agents with a `bind(env, seat)` method (agents that read the whole world, not just their
+observation) get it called once, with the env and their seat's name, before the first game.
+
+A parallel world pads a shorter list of agents by repeating its last one (`agent="scripted"` plays
+every seat, `["human", "random"]` puts the person on the first seat and random agents on the rest),
+and with no agent at all the person plays the first seat and random agents the rest. All seats act
+at once: while the person plays some seat, the world waits for the person's move (on each of the
+person's seats in turn), then takes every agent's action at that moment and steps; when only agents
+play, steps come at `fps`.
 
 The world draws itself as "rgb_array" frames; the app shows them in a `Window` with a status line
 underneath (who plays, score, speed, whose turn) and turns events into moves. How an event becomes a
@@ -48,6 +57,7 @@ STATUS_BACKGROUND = (60, 58, 50)
 STATUS_TEXT = (249, 246, 242)
 HUMAN = "human"  # the agent spec that leaves a seat to the person
 PERSON = "you"  # how the status line names the person
+PARALLEL_DEFAULT = "random"  # who plays a parallel world's other seats when no agent is named
 
 EventToAction = Callable[[Any, tuple[int, int]], Any]
 
@@ -62,9 +72,10 @@ def view(
 ) -> dict[str, Any]:
     """Open a window on a world and play until the window closes, q / Esc, or `max_steps` env steps.
 
-    `agent` is None (the person plays every seat), or one agent spec or a list of them, one per
-    seat in order (see the module docstring); a spec is a registered agent name, "human", or a
-    checkpoint directory (anything that exists on disk). `fps` is the agents' moves a second;
+    `agent` is None (the person plays every seat; in a parallel world the first, random agents the
+    rest), or one agent spec or a list of them, one per seat in order (a parallel world repeats the
+    last for the seats left over; see the module docstring); a spec is a registered agent name,
+    "human", or a checkpoint directory (anything that exists on disk). `fps` is the agents' moves a second;
     `seed` seeds the first game and the agents (the agent on seat i with seed + i). `env_kwargs`
     are the world's arguments, over those a checkpoint learned with.
 
@@ -73,8 +84,8 @@ def view(
     return for a pettingzoo one.
     """
     spec = registry.world(world_id)
-    if spec.kind not in (registry.GYMNASIUM, registry.PETTINGZOO_AEC):
-        raise ValueError(f"view plays gymnasium and pettingzoo AEC worlds; {world_id} is {spec.kind}")
+    if spec.kind not in (registry.GYMNASIUM, registry.PETTINGZOO_AEC, registry.PETTINGZOO_PARALLEL):
+        raise ValueError(f"view plays gymnasium and pettingzoo worlds; {world_id} is {spec.kind}")
     if spec.viewer is None:
         raise ValueError(f"{world_id} has no viewer")
     if not fps > 0:
@@ -84,6 +95,9 @@ def view(
     if seed is not None and seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     specs = [] if agent is None else [agent] if isinstance(agent, str) else list(agent)
+    parallel = spec.kind == registry.PETTINGZOO_PARALLEL
+    if parallel and not specs:
+        specs = [HUMAN, PARALLEL_DEFAULT]
     env_kwargs = dict(env_kwargs or {})
     person = PERSON
     # One agent name (not a checkpoint) in a world with a built-in opponent names that opponent, and
@@ -101,29 +115,42 @@ def view(
     players, names, learned = _players(specs, world_id, seed)
     env = _make(world_id, {**learned, **env_kwargs})
     try:
-        game = _AecGame(env) if spec.kind == registry.PETTINGZOO_AEC else _GymGame(env)
+        game: _Game
+        if parallel:
+            game = _ParallelGame(env)
+        else:
+            game = _AecGame(env) if spec.kind == registry.PETTINGZOO_AEC else _GymGame(env)
         seats = len(game.seats)
         if len(players) > seats:
             raise ValueError(
                 f"{world_id} has {seats} seat(s) ({', '.join(game.seats)}), got {len(players)} agents"
             )
+        if parallel and len(specs) < seats:  # the last agent named plays the seats left over
+            more, more_names, _ = _players([specs[-1]] * (seats - len(specs)), world_id, seed, len(specs))
+            players += more
+            names += more_names
         players += [None] * (seats - len(players))
         names += [person] * (seats - len(names))
+        for seat, player in zip(game.seats, players, strict=True):
+            if hasattr(player, "bind"):
+                player.bind(env, seat)
+        game.players = players
         return _App(env, game, world_id, players, names, fps, seed, max_steps).run()
     finally:
         env.close()
 
 
 def _players(
-    specs: list[str], world_id: str, seed: int | None
+    specs: list[str], world_id: str, seed: int | None, first: int = 0
 ) -> tuple[list[Any], list[str], dict[str, Any]]:
-    """(agents, with None for the person; the names the status line shows; the world's arguments).
+    """(agents, with None for the person; the names the status line shows; the world's arguments)
+    for the seats from `first` on.
 
     A checkpoint plays the world as it learned it (e.g. with onehot observations), so checkpoints
     that learned on differently made worlds cannot share one.
     """
     players, names, learned = [], [], {}
-    for i, agent in enumerate(specs):
+    for i, agent in enumerate(specs, start=first):
         if agent == HUMAN:
             players.append(None)
             names.append(PERSON)
@@ -171,7 +198,43 @@ def _allowed(action: Any, space: Any, observation: Any, info: dict[str, Any]) ->
     return mask is None or bool(mask[action])
 
 
-class _GymGame:
+class _Game:
+    """What the app asks of a game: `seats`, `players` (the agent of each seat, None for the person),
+    `reset`, `step`, `allows`, `status`, and `seat` (whose move it is), `over`, `score`, which
+    `reset` and `step` keep up to date. Turn-based games move one seat at a time."""
+
+    seats: tuple[str, ...]
+    players: list[Any]
+    seat: int
+    over: bool
+    score: Any
+    simultaneous = False  # all seats act at once: the agents wait for the person's move
+    observation: Any
+    info: dict[str, Any]
+
+    def reset(self, seed: int | None) -> None:
+        raise NotImplementedError
+
+    def step(self, action: Any) -> None:
+        raise NotImplementedError
+
+    def allows(self, action: Any) -> bool:
+        raise NotImplementedError
+
+    def status(self, names: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def person_move(self, action: Any) -> Any:
+        """The person's allowed `action` on seat `seat`; returns what `step` takes, or None while
+        the world waits for more of the person's moves."""
+        return action
+
+    def agent_move(self) -> Any:
+        """The agents' move, for `step`, when it is their turn."""
+        return self.players[self.seat].act(self.observation, self.info)
+
+
+class _GymGame(_Game):
     """A gymnasium env as a game with one seat."""
 
     seats = ("player",)
@@ -197,7 +260,7 @@ class _GymGame:
         return [f"playing: {names[0]}", f"score {self.score:.10g}"]
 
 
-class _AecGame:
+class _AecGame(_Game):
     """A pettingzoo AEC env as a game with one seat per agent, played in turns."""
 
     def __init__(self, env: Any):
@@ -232,13 +295,93 @@ class _AecGame:
         return [f"{self.seats[self.seat]} to move: {names[self.seat]}"]
 
 
+def short_seat(seat: str) -> str:
+    """A seat's short name: its first letter and its number (hider_0 -> h0), or the name itself."""
+    prefix, _, number = seat.rpartition("_")
+    return f"{prefix[0]}{number}" if prefix and number.isdigit() else seat
+
+
+class _ParallelGame(_Game):
+    """A pettingzoo ParallelEnv as a game with one seat per agent, all acting at once.
+
+    `seat` is the person's seat whose move the world waits for (the first of the person's seats not
+    chosen yet), or 0 when the person plays no seat. Once the person has chosen a move for each of
+    their seats, every agent acts on the observation of that moment and the world steps.
+    """
+
+    simultaneous = True
+
+    def __init__(self, env: Any):
+        self.env = env
+        self.seats = tuple(env.possible_agents)
+        self.players = [None] * len(self.seats)
+
+    def reset(self, seed: int | None) -> None:
+        self.observations, self.infos = self.env.reset(seed=seed)
+        self.score = dict.fromkeys(self.seats, 0.0)
+        self.over = False
+        self.chosen: dict[str, Any] = {}
+        self.seat = self._waiting_seat()
+
+    def _waiting_seat(self) -> int:
+        for i, seat in enumerate(self.seats):
+            if self.players[i] is None and seat not in self.chosen:
+                return i
+        return 0
+
+    def step(self, actions: dict[str, Any]) -> None:
+        self.observations, rewards, terminations, truncations, self.infos = self.env.step(actions)
+        for seat, reward in rewards.items():
+            self.score[seat] += float(reward)
+        self.over = not self.env.agents or all(terminations[s] or truncations[s] for s in terminations)
+        self.chosen = {}
+        self.seat = self._waiting_seat()
+
+    def allows(self, action: Any) -> bool:
+        seat = self.seats[self.seat]
+        return _allowed(action, self.env.action_space(seat), self.observations[seat], self.infos[seat])
+
+    def person_move(self, action: Any) -> dict[str, Any] | None:
+        self.chosen[self.seats[self.seat]] = action
+        if any(p is None and s not in self.chosen for s, p in zip(self.seats, self.players, strict=True)):
+            self.seat = self._waiting_seat()
+            return None
+        return self.agent_move()
+
+    def agent_move(self) -> dict[str, Any]:
+        """Every seat's action: the person's chosen ones, the agents' taken now."""
+        actions = {}
+        for seat, player in zip(self.seats, self.players, strict=True):
+            if seat in self.env.agents:
+                mine = player is None
+                actions[seat] = (
+                    self.chosen[seat] if mine else player.act(self.observations[seat], self.infos[seat])
+                )
+        return actions
+
+    def status(self, names: list[str]) -> list[str]:
+        """Who plays which seats (short names), whose move the person makes, each team's mean return."""
+        plays: dict[str, list[str]] = {}
+        for seat, name in zip(self.seats, names, strict=True):
+            plays.setdefault(name, []).append(short_seat(seat))
+        parts = ["  ".join(f"{name} {' '.join(seats)}" for name, seats in plays.items())]
+        persons = sum(player is None for player in self.players)
+        if persons > 1 and not self.over:
+            parts.append(f"{PERSON}: {short_seat(self.seats[self.seat])} to move")
+        teams: dict[str, list[float]] = {}
+        for seat, score in self.score.items():
+            teams.setdefault(seat.rpartition("_")[0] or seat, []).append(score)
+        parts.append("  ".join(f"{team}s {sum(s) / len(s):+.4g}" for team, s in teams.items()))
+        return parts
+
+
 class _App:
     """One viewing session: the game, who plays each seat, the window, and the counts `view` returns."""
 
     def __init__(
         self,
         env: Any,
-        game: _GymGame | _AecGame,
+        game: _Game,
         world_id: str,
         players: list[Any],
         names: list[str],
@@ -254,8 +397,12 @@ class _App:
         self.world_id = world_id
         self.players = players
         self.names = names
-        self.agents_play = any(player is not None for player in players)
         self.watching = all(player is not None for player in players)
+        # Whether agents move by themselves, at fps: in a simultaneous game with a person seat they
+        # move when the person does.
+        self.agents_play = any(player is not None for player in players) and (
+            self.watching or not game.simultaneous
+        )
         self.fps = float(fps)
         self.max_steps = max_steps
         self.to_action = _event_to_action(world_id)
@@ -323,11 +470,15 @@ class _App:
                 if event.key in (pg.K_MINUS, pg.K_KP_MINUS):
                     self.fps = max(self.fps / 2, min(SPEED_RANGE))
                     return
-        if self._persons_turn() and not self.quit:
-            height, width, _ = self.frame.shape
-            action = self.to_action(event, (width, height))
-            if self.game.allows(action):
-                self._step(action)
+        if self.quit:
+            return
+        height, width, _ = self.frame.shape
+        # Every event goes to the world's reader, which may follow keys held down (hide-and-seek's g).
+        action = self.to_action(event, (width, height))
+        if self._persons_turn() and self.game.allows(action):
+            move = self.game.person_move(action)
+            if move is not None:
+                self._step(move)
 
     def _agent_turns(self, seconds: float) -> None:
         """Make the agents' moves that fell due in the last `seconds`, or restart a finished game."""
@@ -343,7 +494,7 @@ class _App:
         # A cap on the moves owed keeps a slow agent or a stalled window from causing a burst.
         self.owed = min(self.owed + seconds * self.fps, 1 + self.fps / FRAME_RATE)
         while self.owed >= 1 and not self.game.over and not self.quit and not self._persons_turn():
-            self._step(self.players[self.game.seat].act(self.game.observation, self.game.info))
+            self._step(self.game.agent_move())
             self.owed -= 1
 
     def _status(self, width: int) -> np.ndarray:
