@@ -90,5 +90,5 @@ def run(quick: bool = False) -> None:
             (f"{name} state", f"{state_bytes:.0f} bytes per arena", f"grid {scenario.grid}x{scenario.grid}"),
         ]
     rows.append(("peak memory", f"{peak_rss_mib():.0f} MiB", "whole process (numba, gymnasium, pettingzoo)"))
-    rows.append(("spec's reference", "230k / 60k steps/s", "a simplified numba core / its PettingZoo wrapper"))
+    rows.append(("spec's reference", "230k / 60k steps/s", "simplified numba core / its PettingZoo wrapper"))
     print(format_table(rows, numbers=False))
