@@ -63,6 +63,7 @@ def state(agents=None, seen=True, **changes):
         "agents": agents,
         "objects": objects,
         "visible": visible,
+        "seen_cells": np.zeros((len(agents), 10, 10), np.bool_),
         "t": 10,
         "prep_steps": 8,
         "horizon": 20,
@@ -161,14 +162,29 @@ def test_frame_changes_when_an_agent_moves_or_turns():
         assert not np.array_equal(frame, render(changed))
 
 
-def test_vision_cones_tint_the_floor_in_the_team_colour():
-    alone = [agent("seeker_0", 4, 2, 2, engine.SEEKERS)]  # facing right, along row 4
-    frame = render(state(agents=alone))
-    ahead, behind = pixel(frame, 4, 4), pixel(frame, 4, 2, dx=-viewer.layout(10).cell // 2 + 3)
-    assert ahead != viewer.FLOOR and ahead[0] > ahead[2]  # reddened
-    assert pixel(frame, 6, 4) != viewer.FLOOR  # inside the 135 degree cone
-    assert pixel(frame, 7, 3) == viewer.FLOOR  # outside it, behind its edge
-    assert behind == viewer.FLOOR
+def test_the_cells_a_team_sees_are_shaded_in_its_colour():
+    alone = [agent("seeker_0", 4, 2, 2, engine.SEEKERS)]
+    seen_cells = np.zeros((1, 10, 10), np.bool_)
+    seen_cells[0, 4, 3:5] = True
+    frame = render(state(agents=alone, seen_cells=seen_cells))
+    shaded = pixel(frame, 4, 4)
+    assert shaded != viewer.FLOOR and shaded[0] > shaded[2]  # reddened
+    assert pixel(frame, 4, 6) == pixel(frame, 6, 4) == viewer.FLOOR
+
+
+def test_env_frames_shade_exactly_the_cells_the_engine_says_are_seen():
+    env = gridworlds.make(QUADRANT, render_mode="rgb_array")
+    env.reset(seed=4)
+    frame = env.render()
+    a = env.arenas
+    seen = engine.seen_cells(a).any(axis=0)  # by either team
+    doors = {tuple(cell) for cell in a.doors[0, : a.door_count[0]].tolist()}
+    g = a.walls.shape[1]
+    for r in range(2, g - 2):
+        for c in range(2, g - 2):
+            if a.walls[0, r, c] or a.object_at[0, r, c] >= 0 or a.agent_at[0, r, c] >= 0 or (r, c) in doors:
+                continue
+            assert (pixel(frame, r, c, g=g) == viewer.FLOOR) == (not seen[r, c]), (r, c)
 
 
 @pytest.mark.parametrize("world_id", WORLDS)

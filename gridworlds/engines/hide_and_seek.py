@@ -354,6 +354,14 @@ def vision(arenas: Arenas, scenario: Scenario, index: int = 0) -> np.ndarray:
     return visible
 
 
+def seen_cells(arenas: Arenas, index: int = 0) -> np.ndarray:
+    """bool [A, g, g]: the cells each agent of arena `index` sees (what a viewer shades)."""
+    g = arenas.walls.shape[1]
+    out = np.zeros((arenas.agent_pos.shape[1], g, g), np.bool_)
+    _seen_cells_entry(tuple(arenas), index, out)
+    return out
+
+
 def global_state(arenas: Arenas, scenario: Scenario, out: np.ndarray) -> None:
     """Fill `out` (float32 [N, state_size]) with the whole world, for a centralised critic: each
     agent's own features (as in its observation), each object's centre row and column, length / 4,
@@ -1015,6 +1023,15 @@ def _observe_entry(arrays, rules, out):
 @numba.njit(cache=True)
 def _vision_entry(arrays, b, visible):
     _vision(Arenas(*arrays), b, visible)
+
+
+@numba.njit(cache=True)
+def _seen_cells_entry(arrays, b, out):
+    w = Arenas(*arrays)
+    for a in range(out.shape[0]):
+        for r in range(out.shape[1]):
+            for c in range(out.shape[2]):
+                out[a, r, c] = sees_cell(w, b, a, r, c, w.object_at[b, r, c])
 
 
 @numba.njit(cache=True)

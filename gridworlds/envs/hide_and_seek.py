@@ -303,6 +303,7 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
             "agents": agents,
             "objects": objects,
             "visible": engine.vision(a, s),
+            "seen_cells": engine.seen_cells(a),
             "t": int(a.t[0]),
             "prep_steps": s.prep_steps,
             "horizon": s.horizon,

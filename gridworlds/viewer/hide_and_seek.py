@@ -1,10 +1,11 @@
-"""Drawing hide-and-seek: text grids, RGB frames with vision cones, a window, and keys for a person.
+"""Drawing hide-and-seek: text grids, RGB frames with what each team sees, a window, keys for a person.
 
 `HideAndSeekRenderer` draws the state dict of `HideAndSeekEnv.render_state()`: `{"walls": (g, g)
 uint8, "doors": [(row, col), ...], "agents": [{"name", "row", "col", "facing" (0 up .. 7 up-left,
 clockwise), "team" (0 hiders, 1 seekers), "return"}, ...], "objects": [{"row", "col" (a box's
 top-left cell), "length", "vertical", "ramp", "lock" (0, or 1 + the locking team)}, ...], "visible":
-bool [A, A + O] (who sees which agent, then which object), "t", "prep_steps", "horizon"}`. The grid
+bool [A, A + O] (who sees which agent, then which object), "seen_cells": bool [A, g, g] (the cells
+each agent sees), "t", "prep_steps", "horizon"}`. The grid
 is g = size + 2 cells a side: its outermost ring lies outside the play area's outer walls.
 
 Text ("ansi"): a status line (phase, step / horizon, whether a seeker sees a hider, each team's
@@ -18,8 +19,8 @@ Frames ("rgb_array", "human"): floor in light sand, the outside ring in grey-blu
 doors as a darker patch of floor; boxes as brown rectangles (an elongated box one rectangle over its
 cells), ramps as green wedges; a locked object is outlined in the locking team's colour. Agents are
 circles in their team's colour (hiders blue, seekers red) with a tick towards their facing and their
-number in the cell's corner; each agent's 135 degree vision cone is a translucent wedge in its
-team's colour (not cut off by walls: who sees whom is the highlight's business). A hider that some
+number in the cell's corner; the cells a team sees (within an agent's 135 degree cone and in its
+line of sight, as the engine decides) are shaded in the team's colour. A hider that some
 seeker sees turns gold inside a gold halo. The status bar under the grid shows the phase
 (preparation, then seeking), step / horizon with a timeline whose preparation part is shaded, and
 each team's mean return. Frames of a g-cell grid are `layout(g).size`: cells shrink as grids grow.
@@ -52,10 +53,7 @@ BOARD_TARGET = 640  # the grid's side in pixels that cells are sized to approach
 MIN_CELL, MAX_CELL = 8, 44  # cell side limits, pixels
 MARGIN = 12  # room around the grid
 BAR = 68  # height of the status bar under the grid
-CONE_CELLS = 6  # how far a vision cone is drawn, cells
-CONE_LAYERS = 3  # wedges of growing radius that make a cone fade with distance
-CONE_ALPHA = 30  # opacity of each of them (0-255)
-CONE_POINTS = 24  # points on a cone's arc
+SIGHT_ALPHA = 48  # opacity of a team's shade on the cells it sees (0-255)
 
 PAGE = (34, 36, 42)
 FLOOR = (238, 234, 222)
@@ -80,7 +78,6 @@ TIMELINE_DONE = (200, 200, 210)
 TEAM_NAMES = {engine.HIDERS: "hiders", engine.SEEKERS: "seekers"}
 TEAM_LETTERS = {engine.HIDERS: "h", engine.SEEKERS: "s"}
 FACING_NAMES = ("up", "up-right", "right", "down-right", "down", "down-left", "left", "up-left")
-CONE_HALF_ANGLE = 67.5  # degrees either side of the facing
 
 
 @dataclass(frozen=True)
@@ -211,15 +208,6 @@ def facing_vector(facing: int) -> tuple[float, float]:
     return dx / norm, dy / norm
 
 
-def cone(x: float, y: float, facing: int, radius: float) -> list[tuple[float, float]]:
-    """A vision cone's wedge from (x, y): the apex, then CONE_POINTS points along its arc."""
-    dx, dy = facing_vector(facing)
-    middle = math.atan2(dy, dx)
-    half = math.radians(CONE_HALF_ANGLE)
-    arc = [middle - half + 2 * half * k / (CONE_POINTS - 1) for k in range(CONE_POINTS)]
-    return [(x, y)] + [(x + radius * math.cos(a), y + radius * math.sin(a)) for a in arc]
-
-
 def __getattr__(name: str) -> Any:
     """Build `KEY_ACTIONS` on first access: its keys are pygame constants, and pygame loads lazily."""
     if name != "KEY_ACTIONS":
@@ -298,7 +286,7 @@ class HideAndSeekRenderer(Renderer):
         surface = pygame.Surface(where.size)
         surface.fill(PAGE)
         self._floor(surface, where, walls, state["doors"])
-        self._cones(surface, where, state["agents"])
+        self._sight(surface, where, state)
         for r, c in zip(*np.nonzero(walls), strict=True):
             pygame.draw.rect(surface, WALL, where.cell_rect(r, c))
         for obj in state["objects"]:
@@ -329,28 +317,18 @@ class HideAndSeekRenderer(Renderer):
             inset = max(1, cell // 8)
             pygame.draw.rect(surface, DOOR, (x + inset, y + inset, cell - 2 * inset, cell - 2 * inset))
 
-    def _cones(self, surface: Any, where: Layout, agents: list[dict[str, Any]]) -> None:
-        """Each agent's vision cone as a translucent wedge in its team's colour, fading with distance.
-
-        Sight has no range; the wedge only shows where an agent looks. It is CONE_LAYERS wedges of
-        growing radius laid over each other, one layer per team and radius, so a team's wedges merge.
-        """
+    def _sight(self, surface: Any, where: Layout, state: dict[str, Any]) -> None:
+        """The cells each team sees (cone and line of sight), shaded in its colour."""
         import pygame
 
-        grid = pygame.Rect(MARGIN, MARGIN, where.g * where.cell, where.g * where.cell)
+        seen_cells = np.asarray(state["seen_cells"])
         for team, colour in TEAM_COLOURS.items():
-            centres = [
-                (*where.centre(agent["row"], agent["col"]), agent["facing"])
-                for agent in agents
-                if agent["team"] == team
-            ]
-            for k in range(1, CONE_LAYERS + 1):
-                radius = CONE_CELLS * where.cell * k / CONE_LAYERS
-                layer = pygame.Surface(grid.size, pygame.SRCALPHA)
-                for x, y, facing in centres:
-                    wedge = cone(x - grid.left, y - grid.top, facing, radius)
-                    pygame.draw.polygon(layer, (*colour, CONE_ALPHA), wedge)
-                surface.blit(layer, grid.topleft)
+            members = [i for i, agent in enumerate(state["agents"]) if agent["team"] == team]
+            cells = seen_cells[members].any(axis=0)
+            layer = pygame.Surface(where.size, pygame.SRCALPHA)
+            for r, c in zip(*np.nonzero(cells), strict=True):
+                pygame.draw.rect(layer, (*colour, SIGHT_ALPHA), where.cell_rect(r, c))
+            surface.blit(layer, (0, 0))
 
     def _object(self, surface: Any, where: Layout, obj: dict[str, Any]) -> None:
         """A box as one rectangle over its cells, a ramp as a wedge; a lock outlines it in its team's
