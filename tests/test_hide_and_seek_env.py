@@ -6,7 +6,8 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 import gridworlds
 from gridworlds.engines import hide_and_seek as engine
-from gridworlds.envs.hide_and_seek import EPISODE_STATS, PARTS, HideAndSeekEnv
+from gridworlds.engines.hide_and_seek import EPISODE_STATS
+from gridworlds.envs.hide_and_seek import PARTS, HideAndSeekEnv
 
 WORLDS = ("gridworlds/HideAndSeek-v0", "gridworlds/HideAndSeekQuadrant-v0")
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"

@@ -63,6 +63,10 @@ AGENTS: dict[str, dict[str, str]] = {
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
     "ntuple": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:NTupleAgent"},
     "expectimax": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:ExpectimaxAgent"},
+    "scripted": {
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
+    },
 }
 
 MANIFEST = "agent.json"

@@ -87,14 +87,6 @@ RAMP_FEATURES = 6
 OBJECT_STATE_FEATURES = 7
 LOCAL_CHANNELS = 4
 
-SCRIPTED_RANDOM, SCRIPTED_STILL, SCRIPTED_FORT, SCRIPTED_CHASE = range(4)
-SCRIPTED_POLICIES = {
-    "random": SCRIPTED_RANDOM,
-    "still": SCRIPTED_STILL,
-    "fort": SCRIPTED_FORT,
-    "chase": SCRIPTED_CHASE,
-}
-
 
 class Rules(NamedTuple):
     """What the kernels need of a Scenario."""
@@ -352,6 +344,33 @@ def vision(arenas: Arenas, scenario: Scenario, index: int = 0) -> np.ndarray:
     visible = np.zeros((scenario.agents, scenario.agents + scenario.objects), np.bool_)
     _vision_entry(tuple(arenas), index, visible)
     return visible
+
+
+EPISODE_STATS = (
+    "hider_reward",
+    "seeker_reward",
+    "box_move_prep",
+    "boxes_locked_prep",
+    "ramp_move",
+    "ramps_locked_prep",
+    "hider_seen_fraction",
+)
+
+
+def episode_stats(arenas: Arenas, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Each arena's episode so far, float64 [N] per name of EPISODE_STATS: each team's mean return,
+    the largest box move during preparation, the boxes locked at its end, the largest ramp move, the
+    ramps locked at the end of preparation, and the share of post-preparation steps with a hider seen."""
+    returns, stats = arenas.returns, arenas.stats
+    return {
+        "hider_reward": returns[:, : scenario.hiders].mean(axis=1),
+        "seeker_reward": returns[:, scenario.hiders :].mean(axis=1),
+        "box_move_prep": stats[:, STAT_BOX_MOVE_PREP].copy(),
+        "boxes_locked_prep": stats[:, STAT_BOXES_LOCKED_PREP].copy(),
+        "ramp_move": stats[:, STAT_RAMP_MOVE].copy(),
+        "ramps_locked_prep": stats[:, STAT_RAMPS_LOCKED_PREP].copy(),
+        "hider_seen_fraction": stats[:, STAT_SEEN_STEPS] / max(scenario.horizon - scenario.prep_steps, 1),
+    }
 
 
 def seen_cells(arenas: Arenas, index: int = 0) -> np.ndarray:

@@ -27,15 +27,6 @@ PARTS = (
     "preparation",
     "local",
 )
-EPISODE_STATS = (
-    "hider_reward",
-    "seeker_reward",
-    "box_move_prep",
-    "boxes_locked_prep",
-    "ramp_move",
-    "ramps_locked_prep",
-    "hider_seen_fraction",
-)
 
 
 def agent_names(hiders: int, seekers: int) -> list[str]:
@@ -62,21 +53,6 @@ def observation_parts(scenario: engine.Scenario, view_radius: int) -> dict[str, 
         "ramps_mask": flags(scenario.ramps),
         "preparation": gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32),
         "local": flags(engine.LOCAL_CHANNELS, k, k),
-    }
-
-
-def episode_stats(arenas: engine.Arenas, scenario: engine.Scenario, index: int = 0) -> dict[str, float]:
-    """The statistics of arena `index`'s episode so far (see HideAndSeekEnv's docstring)."""
-    returns, stats = arenas.returns[index], arenas.stats[index]
-    after_prep = max(scenario.horizon - scenario.prep_steps, 1)
-    return {
-        "hider_reward": float(returns[: scenario.hiders].mean()),
-        "seeker_reward": float(returns[scenario.hiders :].mean()),
-        "box_move_prep": float(stats[engine.STAT_BOX_MOVE_PREP]),
-        "boxes_locked_prep": float(stats[engine.STAT_BOXES_LOCKED_PREP]),
-        "ramp_move": float(stats[engine.STAT_RAMP_MOVE]),
-        "ramps_locked_prep": float(stats[engine.STAT_RAMPS_LOCKED_PREP]),
-        "hider_seen_fraction": float(stats[engine.STAT_SEEN_STEPS] / after_prep),
     }
 
 
@@ -226,7 +202,10 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         terminations = dict.fromkeys(self.agents, False)
         truncations = dict.fromkeys(self.agents, truncated)
         if truncated:
-            stats = episode_stats(self.arenas, self.scenario)
+            stats = {
+                name: float(value[0])
+                for name, value in engine.episode_stats(self.arenas, self.scenario).items()
+            }
             length = int(self.arenas.t[0])
             infos = {
                 agent: {"episode": {"r": float(self.arenas.returns[0, i]), "l": length, **stats}}
