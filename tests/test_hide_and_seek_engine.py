@@ -6,7 +6,6 @@ determinism and batching; the layouts `new_arenas` makes; Scenario.check."""
 import functools
 import itertools
 import math
-import multiprocessing
 from dataclasses import dataclass
 
 import numpy as np
@@ -892,25 +891,14 @@ def test_layouts_are_closed_connected_and_placed_by_the_rules(name):
             assert not set(agents[scenario.hiders :]) & room and not set().union(*cells[boxes:]) & room
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: reset loops for ever when an elongated box fits nowhere (random rooms of size 8 are "
-    "at most 3 cells wide, so a horizontal box of length 4 never fits), and Scenario.check accepts it",
-)
-def test_every_checked_scenario_resets():
-    scenario = hs.Scenario(size=8, hiders=1, seekers=1, boxes=1, elongated=1, box_length=4, ramps=0)
-    try:
-        scenario.check()
-    except ValueError:
-        return  # rejected: as good as a layout
-    child = multiprocessing.get_context("fork").Process(target=hs.new_arenas, args=(scenario, [0]))
-    child.start()
-    child.join(3)  # a reset takes microseconds
-    hangs = child.is_alive()
-    if hangs:
-        child.kill()
-        child.join()
-    assert not hangs, "new_arenas(Scenario(size=8, ..., box_length=4), [0]) never returns"
+def test_box_length_is_checked_against_the_size_and_crowded_resets_redraw_the_layout():
+    with pytest.raises(ValueError, match="box_length"):
+        hs.Scenario(size=8, hiders=1, seekers=1, boxes=1, elongated=1, box_length=4, ramps=0).check()
+    # Size 8 leaves rooms 2 or 3 cells wide: many layouts have no place for a box of length 3, and
+    # reset draws another layout instead of looping.
+    scenario = hs.Scenario(size=8, hiders=1, seekers=1, boxes=2, elongated=2, box_length=3, ramps=0).check()
+    arenas = hs.new_arenas(scenario, list(range(64)))
+    assert (arenas.object_length == 3).all() and (arenas.object_at >= 0).sum() == 64 * 2 * 3
 
 
 # --- Scenario.check -------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The scripted hide-and-seek teams: the issue's targets, chase, fort, determinism, ranges, the agent."""
 
+import csv
 from collections import deque
 from itertools import product
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -263,3 +265,38 @@ def test_agents_play_the_quadrant_env():
         observations, _, _, _, infos = env.step(actions)
     episode = infos["hider_0"]["episode"]
     assert episode["boxes_locked_prep"] == 2 and episode["hider_seen_fraction"] == 0
+
+
+def test_the_baselines_study_writes_its_table_and_plot(tmp_path):
+    from gridworlds.runner import run_experiment
+
+    experiment = Path(__file__).parents[1] / "experiments" / "hide-and-seek-scripted.toml"
+    quick = ['study.worlds=["gridworlds/HideAndSeekQuadrant-v0"]', "study.episodes=64"]
+    summary = run_experiment(experiment, quick, runs_dir=tmp_path)
+    root = tmp_path / "hide-and-seek-scripted"
+    with (root / "baselines.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["hiders"], row["seekers"]) for row in rows] == [
+        ("fort", "chase"), ("random", "chase"), ("still", "chase"), ("fort", "random"), ("random", "random")
+    ]  # fmt: skip
+    fort, random_hiders = rows[0], rows[1]
+    assert float(fort["hider_seen_fraction"]) < 0.5 < float(random_hiders["hider_seen_fraction"])
+    assert (root / "baselines.png").stat().st_size > 0
+    assert summary["rows"][0]["hider_seen_fraction"] == pytest.approx(float(fort["hider_seen_fraction"]))
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ('study.pairings=[["chase", "fort"]]', "study.pairings must be"),
+        ('study.worlds=["gridworlds/2048-v0"]', "study.worlds must be"),
+        ("study.episodes=0", "study.episodes must be"),
+        ("study.rounds=3", "unknown field study.rounds"),
+    ],
+)
+def test_a_malformed_baselines_study_names_the_field(tmp_path, override, message):
+    from gridworlds.runner import run_experiment
+
+    experiment = Path(__file__).parents[1] / "experiments" / "hide-and-seek-scripted.toml"
+    with pytest.raises(ValueError, match=message):
+        run_experiment(experiment, [override], runs_dir=tmp_path)

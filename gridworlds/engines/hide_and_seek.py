@@ -75,6 +75,8 @@ HIDERS, SEEKERS = 0, 1
 OUTSIDE_PENALTY = -10.0
 CONE_COS = math.cos(math.radians(67.5))
 MAX_DOOR_CELLS = 8
+PLACEMENT_TRIES = 1000  # random draws for a free cell before a layout counts as too full
+LAYOUT_TRIES = 100  # layouts drawn for one reset before the scenario counts as too crowded
 
 STAT_BOX_MOVE_PREP, STAT_BOXES_LOCKED_PREP, STAT_RAMP_MOVE, STAT_RAMPS_LOCKED_PREP, STAT_SEEN_STEPS = range(5)
 NUM_STATS = 5
@@ -165,7 +167,7 @@ class Scenario:
         whole("seekers", 1, 3)
         whole("boxes", 0, 16)
         whole("elongated", 0, self.boxes)
-        whole("box_length", 2, 4)
+        whole("box_length", 2, min(4, (self.size - 2) // 2))  # a room is at least that wide
         whole("ramps", 0, 8)
         whole("horizon", 1)
         if (
@@ -295,8 +297,15 @@ def new_arenas(scenario: Scenario, seeds: list[int]) -> Arenas:
 
 
 def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
-    """Start a new episode in every arena where `which` is True, from its own generator."""
-    _reset_entry(tuple(arenas), scenario.plain_rules, which)
+    """Start a new episode in every arena where `which` is True, from its own generator. A layout
+    whose rooms leave no place for every object is drawn again; a scenario so crowded that
+    LAYOUT_TRIES layouts all fail raises ValueError."""
+    failed = _reset_entry(tuple(arenas), scenario.plain_rules, which)
+    if failed >= 0:
+        raise ValueError(
+            f"arena {failed}: no room for every object in {LAYOUT_TRIES} random layouts of {scenario}; "
+            f"make size larger or boxes, elongated or box_length smaller"
+        )
 
 
 def step(
@@ -697,9 +706,10 @@ def in_room(w, r, c):
 @numba.njit(cache=True)
 def _random_free_cell(w, b, rng, length, vertical, region):
     """A random anchor whose `length` cells are free and not doors, in region 0 anywhere in the play
-    area, 1 inside the quadrant room, 2 outside it. Returns (rng, row, column)."""
+    area, 1 inside the quadrant room, 2 outside it. Returns (rng, row, column), with row -1 if
+    PLACEMENT_TRIES draws found none (a layout with no room left for it)."""
     g = w.walls.shape[1]
-    while True:
+    for _ in range(PLACEMENT_TRIES):
         rng, r = next_below(rng, g - 4)
         rng, c = next_below(rng, g - 4)
         r += 2
@@ -722,11 +732,12 @@ def _random_free_cell(w, b, rng, length, vertical, region):
                 break
         if ok:
             return rng, r, c
+    return rng, -1, -1
 
 
 @numba.njit(cache=True)
-def _reset_one(w, rules, b):
-    rng = _build_walls(w, b, w.rng[b], rules.quadrant)
+def _place_everything(w, rules, b, rng):
+    """Objects, then agents, on random free cells of a built layout. Returns (rng, all placed)."""
     w.object_at[b] = -1
     w.agent_at[b] = -1
     for o in range(w.object_pos.shape[1]):
@@ -739,6 +750,8 @@ def _reset_one(w, rules, b):
         w.object_vertical[b, o] = vertical
         region = (1 if o < rules.boxes else 2) if rules.quadrant else 0  # boxes in the room, ramps out
         rng, r, c = _random_free_cell(w, b, rng, length, vertical, region)
+        if r < 0:
+            return rng, False
         w.object_pos[b, o, 0] = w.object_start[b, o, 0] = r
         w.object_pos[b, o, 1] = w.object_start[b, o, 1] = c
         w.lock[b, o] = 0
@@ -746,22 +759,41 @@ def _reset_one(w, rules, b):
     for a in range(w.agent_pos.shape[1]):
         region = (1 if a < rules.hiders else 2) if rules.quadrant else 0  # hiders in the room, seekers out
         rng, r, c = _random_free_cell(w, b, rng, 1, False, region)  # never on a ramp
+        if r < 0:
+            return rng, False
         w.agent_at[b, r, c] = a
         w.agent_pos[b, a, 0] = r
         w.agent_pos[b, a, 1] = c
         rng, direction = next_below(rng, 8)
         w.facing[b, a] = direction
+    return rng, True
+
+
+@numba.njit(cache=True)
+def _reset_one(w, rules, b):
+    """A new episode in arena b: a new layout until everything fits in one (at most LAYOUT_TRIES)."""
+    rng = w.rng[b]
+    placed = False
+    for _ in range(LAYOUT_TRIES):
+        rng = _build_walls(w, b, rng, rules.quadrant)
+        rng, placed = _place_everything(w, rules, b, rng)
+        if placed:
+            break
     w.rng[b] = rng
     w.t[b] = 0
     w.returns[b] = 0.0
     w.stats[b] = 0.0
+    return placed
 
 
 @numba.njit(cache=True)
 def _reset(w, rules, which):
+    """Reset the arenas where `which` is True; the first one whose objects found no room, or -1."""
+    failed = -1
     for b in range(w.walls.shape[0]):
-        if which[b]:
-            _reset_one(w, rules, b)
+        if which[b] and not _reset_one(w, rules, b) and failed < 0:
+            failed = b
+    return failed
 
 
 @numba.njit(cache=True, inline="always")
@@ -1002,7 +1034,7 @@ def _global_state(w, rules, out):
 
 @numba.njit(cache=True)
 def _reset_entry(arrays, rules, which):
-    _reset(Arenas(*arrays), Rules(*rules), which)
+    return _reset(Arenas(*arrays), Rules(*rules), which)
 
 
 @numba.njit(cache=True)
