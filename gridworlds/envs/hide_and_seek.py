@@ -198,7 +198,7 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
             agent = self.agents[error.agent]
             raise _action_error(agent, actions[agent]) from None
         observations = self._per_agent(new)
-        rewards = {agent: float(r) for agent, r in zip(self.agents, self._rewards[0], strict=True)}
+        rewards = dict(zip(self.agents, self._rewards[0].tolist(), strict=True))
         terminations = dict.fromkeys(self.agents, False)
         truncations = dict.fromkeys(self.agents, truncated)
         if truncated:
