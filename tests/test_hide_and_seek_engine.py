@@ -544,7 +544,8 @@ def test_line_clear_matches_the_exact_segment_test(case):
     blocking = (walls[0] != 0) | ((objects[0] >= 0) & (objects[0] != target)) | (agents[0] >= 0)
     for (r0, c0), r1, c1 in itertools.product(starts, range(g), range(g)):
         expected = not any(blocking[r0 + i, c0 + j] for i, j in touched(r1 - r0, c1 - c0))
-        assert hs.line_clear(walls, objects, agents, 0, r0, c0, r1, c1, target) == expected, (r0, c0, r1, c1)
+        clear = hs.line_clear(walls, objects, agents, 0, r0, c0, r1, c1, target, *hs.sight_lines(g))
+        assert clear == expected, (r0, c0, r1, c1)
 
 
 def test_in_cone_matches_the_angle_test():
@@ -628,14 +629,16 @@ def test_cone_edges(facing):
 def test_a_partly_hidden_elongated_box_is_seen():
     w, scenario = build("h..#|/....|", facing=[E])
     assert hs.vision(w, scenario)[0, 1]  # through its lower cell
-    assert not hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 4, 0)
+    lines = hs.sight_lines(w.walls.shape[1])
+    assert not hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 4, 0, *lines)
     w, scenario = build("h..#|/...#|", facing=[E])
     assert not hs.vision(w, scenario)[0, 1]
     w, scenario = build("h#/.|/.|", facing=[S])  # the near cell is hidden (the corner rule), the far one
     assert hs.vision(w, scenario)[0, 1]  # is seen past the near cell: its own cells do not block
     w, scenario = build("h==", facing=[E])
-    assert hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 2, 0)
-    assert not hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 2, -1)
+    lines = hs.sight_lines(w.walls.shape[1])
+    assert hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 2, 0, *lines)
+    assert not hs.line_clear(w.walls, w.object_at, w.agent_at, 0, 0, 0, 0, 2, -1, *lines)
 
 
 def test_every_agent_sees_itself_and_the_ramp_it_stands_on():

@@ -296,6 +296,10 @@ def new_arenas(scenario: Scenario, seeds: list[int]) -> Arenas:
     return arenas
 
 
+def _lines(arenas: Arenas) -> tuple[np.ndarray, np.ndarray]:
+    return tuple(sight_lines(arenas.walls.shape[1]))
+
+
 def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
     """Start a new episode in every arena where `which` is True, from its own generator. A layout
     whose rooms leave no place for every object is drawn again; a scenario so crowded that
@@ -321,10 +325,16 @@ def step(
     ACTION_NVEC raises `BadAction` before anything moves."""
     truncated = np.zeros(len(arenas.t), np.bool_)
     if observations is None:
-        bad = _step_entry(tuple(arenas), scenario.plain_rules, actions, rewards, truncated)
+        bad = _step_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), actions, rewards, truncated)
     else:
         bad = _step_and_observe_entry(
-            tuple(arenas), scenario.plain_rules, actions, rewards, truncated, tuple(observations)
+            tuple(arenas),
+            scenario.plain_rules,
+            _lines(arenas),
+            actions,
+            rewards,
+            truncated,
+            tuple(observations),
         )
     if bad >= 0:
         arena, agent = divmod(bad, scenario.agents)
@@ -345,13 +355,13 @@ class BadAction(ValueError):
 
 def observe(arenas: Arenas, scenario: Scenario, out: Observations) -> None:
     """Fill `out` with every agent's observation of its arena."""
-    _observe_entry(tuple(arenas), scenario.plain_rules, tuple(out))
+    _observe_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), tuple(out))
 
 
 def vision(arenas: Arenas, scenario: Scenario, index: int = 0) -> np.ndarray:
     """bool [A, A + O]: whether each agent of arena `index` sees each agent, then each object."""
     visible = np.zeros((scenario.agents, scenario.agents + scenario.objects), np.bool_)
-    _vision_entry(tuple(arenas), index, visible)
+    _vision_entry(tuple(arenas), index, _lines(arenas), visible)
     return visible
 
 
@@ -386,7 +396,7 @@ def seen_cells(arenas: Arenas, index: int = 0) -> np.ndarray:
     """bool [A, g, g]: the cells each agent of arena `index` sees (what a viewer shades)."""
     g = arenas.walls.shape[1]
     out = np.zeros((arenas.agent_pos.shape[1], g, g), np.bool_)
-    _seen_cells_entry(tuple(arenas), index, out)
+    _seen_cells_entry(tuple(arenas), index, _lines(arenas), out)
     return out
 
 
@@ -512,32 +522,40 @@ def _act(w, b, a, team, boxes, move, turn, grab, lock):
 # Vision
 
 # The vision kernels take the three cell grids as arrays: reading an array out of the Arenas tuple
-# inside a loop costs a reference count each time, ten times the cost of the walk itself.
+# inside a loop costs a reference count each time, more than the walk itself. They look the cells
+# between two cells up in `sight_lines`, made once per grid size: a walk decided cell by cell
+# mispredicts a branch at almost every step and takes three times as long.
 
 
-@numba.njit(cache=True, inline="always")
-def _blocks(walls, object_at, agent_at, b, r, c, target_object):
-    o = object_at[b, r, c]
-    return walls[b, r, c] != 0 or (o >= 0 and o != target_object) or agent_at[b, r, c] >= 0
+class SightLines(NamedTuple):
+    """The cells between two cells of a g x g grid, for every offset (dr, dc) from the viewer."""
+
+    start: np.ndarray  # int64 [(2g - 1)^2 + 1]: offset (dr, dc) -> its first row of `cells`
+    cells: np.ndarray  # int64 [n, 2]: (row, column) offsets from the viewer
+
+
+@functools.cache
+def sight_lines(g: int) -> SightLines:
+    """The sight lines of a g x g grid (made on first use, then shared)."""
+    return SightLines(*_build_sight_lines(g))
 
 
 @numba.njit(cache=True)
-def line_clear(walls, object_at, agent_at, b, r0, c0, r1, c1, target_object):
-    """No blocking cell strictly between (r0, c0) and (r1, c1): every cell the segment between their
-    centres touches, both cells beside a grid corner it passes through, but not the two ends; cells
-    of `target_object` (-1: none) do not block."""
-    nx, ny = abs(c1 - c0), abs(r1 - r0)
-    sx = 1 if c1 > c0 else -1
-    sy = 1 if r1 > r0 else -1
-    x, y, ix, iy = c0, r0, 0, 0
+def _walk(dr, dc, out):
+    """Write into `out` the offsets of the cells strictly between (0, 0) and (dr, dc) that block a
+    line of sight: every cell the segment between their centres touches, and both cells beside a
+    grid corner it passes through, but neither end. Returns how many."""
+    nx, ny = abs(dc), abs(dr)
+    sx = 1 if dc > 0 else -1
+    sy = 1 if dr > 0 else -1
+    x, y, ix, iy, n = 0, 0, 0, 0, 0
     while ix < nx or iy < ny:
         # Which grid line the segment crosses next, compared exactly in integers.
         decision = (1 + 2 * ix) * ny - (1 + 2 * iy) * nx
         if decision == 0:
-            if _blocks(walls, object_at, agent_at, b, y, x + sx, target_object) or _blocks(
-                walls, object_at, agent_at, b, y + sy, x, target_object
-            ):
-                return False
+            out[n, 0], out[n, 1] = y, x + sx
+            out[n + 1, 0], out[n + 1, 1] = y + sy, x
+            n += 2
             x += sx
             y += sy
             ix += 1
@@ -548,7 +566,36 @@ def line_clear(walls, object_at, agent_at, b, r0, c0, r1, c1, target_object):
         else:
             y += sy
             iy += 1
-        if (x != c1 or y != r1) and _blocks(walls, object_at, agent_at, b, y, x, target_object):
+        if x != dc or y != dr:
+            out[n, 0], out[n, 1] = y, x
+            n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _build_sight_lines(g):
+    span = 2 * g - 1
+    start = np.zeros(span * span + 1, np.int64)
+    cells = np.zeros((span * span * 2 * g, 2), np.int64)
+    n = 0
+    for dr in range(-(g - 1), g):
+        for dc in range(-(g - 1), g):
+            start[(dr + g - 1) * span + dc + g - 1] = n
+            n += _walk(dr, dc, cells[n:])
+    start[span * span] = n
+    return start, cells[:n].copy()
+
+
+@numba.njit(cache=True)
+def line_clear(walls, object_at, agent_at, b, r0, c0, r1, c1, target_object, start, cells):
+    """No wall, object or agent in the cells between (r0, c0) and (r1, c1) (see `_walk`); cells of
+    `target_object` (-1: none) do not block. `start`, `cells`: the grid's `sight_lines`."""
+    g = walls.shape[1]
+    line = (r1 - r0 + g - 1) * (2 * g - 1) + c1 - c0 + g - 1
+    for k in range(start[line], start[line + 1]):
+        r, c = r0 + cells[k, 0], c0 + cells[k, 1]
+        o = object_at[b, r, c]
+        if walls[b, r, c] != 0 or (o >= 0 and o != target_object) or agent_at[b, r, c] >= 0:
             return False
     return True
 
@@ -565,23 +612,25 @@ def in_cone(facing, dr, dc):
 
 
 @numba.njit(cache=True, inline="always")
-def _sees(walls, object_at, agent_at, b, r0, c0, facing, r, c, target_object):
+def _sees(walls, object_at, agent_at, b, r0, c0, facing, r, c, target_object, start, cells):
     if r == r0 and c == c0:
         return True
     return in_cone(facing, r - r0, c - c0) and line_clear(
-        walls, object_at, agent_at, b, r0, c0, r, c, target_object
+        walls, object_at, agent_at, b, r0, c0, r, c, target_object, start, cells
     )
 
 
 @numba.njit(cache=True)
-def sees_cell(w, b, a, r, c, target_object):
+def sees_cell(w, b, a, r, c, target_object, start, cells):
     """Whether agent a sees cell (r, c) (cells of `target_object` do not block the view)."""
     r0, c0 = w.agent_pos[b, a, 0], w.agent_pos[b, a, 1]
-    return _sees(w.walls, w.object_at, w.agent_at, b, r0, c0, w.facing[b, a], r, c, target_object)
+    return _sees(
+        w.walls, w.object_at, w.agent_at, b, r0, c0, w.facing[b, a], r, c, target_object, start, cells
+    )
 
 
 @numba.njit(cache=True)
-def _vision(w, b, visible):
+def _vision(w, b, start, cells, visible):
     """visible[a, e]: whether agent a sees entity e (agents, then objects) in arena b."""
     walls, object_at, agent_at = w.walls, w.object_at, w.agent_at
     agent_pos, object_pos, length, vertical, facing = (
@@ -596,11 +645,13 @@ def _vision(w, b, visible):
         r0, c0 = agent_pos[b, a, 0], agent_pos[b, a, 1]
         visible[a, a] = True
         for e in range(a + 1, n_agents):
-            # Sight between two agents is symmetric but for the cones: one walk serves both.
+            # Sight between two agents is symmetric but for the cones: one look-up serves both.
             r, c = agent_pos[b, e, 0], agent_pos[b, e, 1]
             a_sees = in_cone(facing[b, a], r - r0, c - c0)
             e_sees = in_cone(facing[b, e], r0 - r, c0 - c)
-            if (a_sees or e_sees) and not line_clear(walls, object_at, agent_at, b, r0, c0, r, c, -1):
+            if (a_sees or e_sees) and not line_clear(
+                walls, object_at, agent_at, b, r0, c0, r, c, -1, start, cells
+            ):
                 a_sees = e_sees = False
             visible[a, e] = a_sees
             visible[e, a] = e_sees
@@ -609,7 +660,7 @@ def _vision(w, b, visible):
             for k in range(length[b, o]):
                 r = object_pos[b, o, 0] + (k if vertical[b, o] else 0)
                 c = object_pos[b, o, 1] + (0 if vertical[b, o] else k)
-                if _sees(walls, object_at, agent_at, b, r0, c0, facing[b, a], r, c, o):
+                if _sees(walls, object_at, agent_at, b, r0, c0, facing[b, a], r, c, o, start, cells):
                     seen = True
                     break
             visible[a, n_agents + o] = seen
@@ -813,21 +864,32 @@ def outside(w, b, a):
 
 
 @numba.njit(cache=True)
-def _hider_seen(w, b, hiders):
+def _hider_seen(w, b, hiders, start, cells):
     """Whether some seeker sees some hider."""
     walls, object_at, agent_at, agent_pos = w.walls, w.object_at, w.agent_at, w.agent_pos
     for s in range(hiders, agent_pos.shape[1]):
         r0, c0, facing = agent_pos[b, s, 0], agent_pos[b, s, 1], w.facing[b, s]
         for h in range(hiders):
             if _sees(
-                walls, object_at, agent_at, b, r0, c0, facing, agent_pos[b, h, 0], agent_pos[b, h, 1], -1
+                walls,
+                object_at,
+                agent_at,
+                b,
+                r0,
+                c0,
+                facing,
+                agent_pos[b, h, 0],
+                agent_pos[b, h, 1],
+                -1,
+                start,
+                cells,
             ):
                 return True
     return False
 
 
 @numba.njit(cache=True)
-def _step(w, rules, actions, rewards, truncated):
+def _step(w, rules, lines, actions, rewards, truncated):
     n_agents = w.agent_pos.shape[1]
     order = np.empty(n_agents, np.int64)
     for b in range(w.walls.shape[0]):
@@ -865,7 +927,7 @@ def _step(w, rules, actions, rewards, truncated):
             for o in range(w.object_pos.shape[1]):
                 if w.lock[b, o] != 0:
                     w.stats[b, STAT_RAMPS_LOCKED_PREP if o >= rules.boxes else STAT_BOXES_LOCKED_PREP] += 1
-        seen = _hider_seen(w, b, rules.hiders)
+        seen = _hider_seen(w, b, rules.hiders, lines.start, lines.cells)
         for a in range(n_agents):
             reward = 0.0
             if not preparing:
@@ -916,7 +978,7 @@ def _object_centre(w, b, o):
 
 
 @numba.njit(cache=True)
-def _observe(w, rules, out):
+def _observe(w, rules, lines, out):
     walls, object_at, agent_at, agent_pos, facing = w.walls, w.object_at, w.agent_at, w.agent_pos, w.facing
     object_length, object_vertical, lock = w.object_length, w.object_vertical, w.lock
     n_agents, n_objects = agent_pos.shape[1], w.object_pos.shape[1]
@@ -926,7 +988,7 @@ def _observe(w, rules, out):
     boxes, boxes_mask, ramps, ramps_mask = out.boxes, out.boxes_mask, out.ramps, out.ramps_mask
     visible = np.zeros((n_agents, n_agents + n_objects), np.bool_)
     for b in range(walls.shape[0]):
-        _vision(w, b, visible)
+        _vision(w, b, lines.start, lines.cells, visible)
         preparation = _preparation(w, rules, b)
         for a in range(n_agents):
             team = a >= rules.hiders
@@ -1049,40 +1111,41 @@ def _first_bad_action(actions):
 
 
 @numba.njit(cache=True)
-def _step_entry(arrays, rules, actions, rewards, truncated):
+def _step_entry(arrays, rules, lines, actions, rewards, truncated):
     bad = _first_bad_action(actions)
     if bad < 0:
-        _step(Arenas(*arrays), Rules(*rules), actions, rewards, truncated)
+        _step(Arenas(*arrays), Rules(*rules), SightLines(*lines), actions, rewards, truncated)
     return bad
 
 
 @numba.njit(cache=True)
-def _step_and_observe_entry(arrays, rules, actions, rewards, truncated, out):
+def _step_and_observe_entry(arrays, rules, lines, actions, rewards, truncated, out):
     bad = _first_bad_action(actions)
     if bad < 0:
         w, r = Arenas(*arrays), Rules(*rules)
-        _step(w, r, actions, rewards, truncated)
-        _observe(w, r, Observations(*out))
+        sight = SightLines(*lines)
+        _step(w, r, sight, actions, rewards, truncated)
+        _observe(w, r, sight, Observations(*out))
     return bad
 
 
 @numba.njit(cache=True)
-def _observe_entry(arrays, rules, out):
-    _observe(Arenas(*arrays), Rules(*rules), Observations(*out))
+def _observe_entry(arrays, rules, lines, out):
+    _observe(Arenas(*arrays), Rules(*rules), SightLines(*lines), Observations(*out))
 
 
 @numba.njit(cache=True)
-def _vision_entry(arrays, b, visible):
-    _vision(Arenas(*arrays), b, visible)
+def _vision_entry(arrays, b, lines, visible):
+    _vision(Arenas(*arrays), b, lines[0], lines[1], visible)
 
 
 @numba.njit(cache=True)
-def _seen_cells_entry(arrays, b, out):
+def _seen_cells_entry(arrays, b, lines, out):
     w = Arenas(*arrays)
     for a in range(out.shape[0]):
         for r in range(out.shape[1]):
             for c in range(out.shape[2]):
-                out[a, r, c] = sees_cell(w, b, a, r, c, w.object_at[b, r, c])
+                out[a, r, c] = sees_cell(w, b, a, r, c, w.object_at[b, r, c], lines[0], lines[1])
 
 
 @numba.njit(cache=True)
