@@ -56,17 +56,6 @@ def observation_parts(scenario: engine.Scenario, view_radius: int) -> dict[str, 
     }
 
 
-def _is_action(action: Any) -> bool:
-    """Whether `action` is 4 integers (a sequence or an integer array; ranges are checked later)."""
-    if isinstance(action, np.ndarray):  # the common case, without a copy
-        return action.shape == (4,) and action.dtype.kind in "iu"
-    try:
-        array = np.asarray(action)
-    except ValueError:
-        return False
-    return array.shape == (4,) and array.dtype.kind in "iu"
-
-
 def _action_error(agent: str, action: Any) -> ValueError:
     return ValueError(
         f"action of {agent} must be 4 integers (move 0-4, turn 0-2, grab 0-1, lock 0-2), got {action!r}"
@@ -220,17 +209,32 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
 
     def _check_actions(self, actions: dict[str, Any]) -> np.ndarray:
         """The agents' actions as an integer array [A, 4] in agent order (the engine checks ranges)."""
+        try:
+            batch = np.array([actions[agent] for agent in self.agents])
+        except (KeyError, TypeError, ValueError):  # a missing agent, not a dict, ragged actions
+            batch = None
         if (
-            not isinstance(actions, dict)
+            batch is None
+            or batch.shape != (len(self.agents), 4)
+            or batch.dtype.kind not in "iu"
             or len(actions) != len(self.agents)
-            or not all(agent in actions for agent in self.agents)
         ):
+            self._raise_for(actions)
+        return batch
+
+    def _raise_for(self, actions: Any) -> None:
+        """Raise the ValueError that says what is wrong with `actions`."""
+        if not isinstance(actions, dict) or set(actions) != set(self.agents):
             given = sorted(actions) if isinstance(actions, dict) else type(actions).__name__
             raise ValueError(f"actions must be a dict with one action per agent {self.agents}, got {given}")
         for agent in self.agents:
-            if not _is_action(actions[agent]):
+            try:
+                action = np.asarray(actions[agent])
+            except ValueError:
+                action = None
+            if action is None or action.shape != (4,) or action.dtype.kind not in "iu":
                 raise _action_error(agent, actions[agent])
-        return np.array([actions[agent] for agent in self.agents], dtype=np.int64)
+        raise ValueError(f"actions must be 4 integers per agent, got {actions!r}")
 
     def _new_observations(self) -> engine.Observations:
         # Fresh arrays every step, so that the views handed out are never overwritten.
