@@ -269,17 +269,18 @@ class Observations(NamedTuple):
 
     @classmethod
     def allocate(cls, scenario: Scenario, n: int, view_radius: int) -> Observations:
+        """Arrays for n arenas, their contents undefined until `observe` or `step` fills them all."""
         a, k = scenario.agents, 2 * view_radius + 1
         return cls(  # type: ignore[call-arg]
-            own=np.zeros((n, a, SELF_FEATURES), np.float32),
-            agents=np.zeros((n, a, a - 1, AGENT_FEATURES), np.float32),
-            agents_mask=np.zeros((n, a, a - 1), np.int8),
-            boxes=np.zeros((n, a, scenario.boxes, BOX_FEATURES), np.float32),
-            boxes_mask=np.zeros((n, a, scenario.boxes), np.int8),
-            ramps=np.zeros((n, a, scenario.ramps, RAMP_FEATURES), np.float32),
-            ramps_mask=np.zeros((n, a, scenario.ramps), np.int8),
-            preparation=np.zeros((n, a, 1), np.float32),
-            local=np.zeros((n, a, LOCAL_CHANNELS, k, k), np.int8),
+            own=np.empty((n, a, SELF_FEATURES), np.float32),
+            agents=np.empty((n, a, a - 1, AGENT_FEATURES), np.float32),
+            agents_mask=np.empty((n, a, a - 1), np.int8),
+            boxes=np.empty((n, a, scenario.boxes, BOX_FEATURES), np.float32),
+            boxes_mask=np.empty((n, a, scenario.boxes), np.int8),
+            ramps=np.empty((n, a, scenario.ramps, RAMP_FEATURES), np.float32),
+            ramps_mask=np.empty((n, a, scenario.ramps), np.int8),
+            preparation=np.empty((n, a, 1), np.float32),
+            local=np.empty((n, a, LOCAL_CHANNELS, k, k), np.int8),
         )
 
 
