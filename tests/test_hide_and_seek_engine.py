@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 
 from gridworlds.engines import hide_and_seek as hs
 from gridworlds.engines.rng import seed_state
+from gridworlds.registry import world
+
+QUADRANT_SCENARIO = world("gridworlds/HideAndSeekQuadrant-v0").kwargs
 
 STAY, UP, RIGHT, DOWN, LEFT = range(5)
 NO_TURN, TURN_LEFT, TURN_RIGHT = range(3)
@@ -705,7 +708,7 @@ def test_locked_objects_are_counted_at_the_end_of_preparation():
 PLAY_SCENARIOS = {
     "small": hs.Scenario(size=8, boxes=2, elongated=1, box_length=3, ramps=2, horizon=40, prep_fraction=0.25),
     "default": hs.Scenario(horizon=30),
-    "quadrant": hs.Scenario(**hs.QUADRANT_SCENARIO),
+    "quadrant": hs.Scenario(**QUADRANT_SCENARIO),
     "1v3": hs.Scenario(size=10, hiders=1, seekers=3, boxes=3, elongated=2, box_length=4, ramps=1, horizon=30),
 }
 
@@ -853,7 +856,7 @@ def flood(free, start):
 
 LAYOUT_SCENARIOS = {
     "default": hs.Scenario(),
-    "quadrant": hs.Scenario(**hs.QUADRANT_SCENARIO),
+    "quadrant": hs.Scenario(**QUADRANT_SCENARIO),
     "smallest": hs.Scenario(size=8, hiders=1, seekers=1, boxes=2, elongated=1, box_length=3, ramps=1),
     "crowded": hs.Scenario(size=24, hiders=3, seekers=3, boxes=8, elongated=4, box_length=3, ramps=4),
     "odd": hs.Scenario(size=13, hiders=3, seekers=3, boxes=2, elongated=2, box_length=3, ramps=3),
@@ -936,5 +939,5 @@ def test_scenario_check_names_the_bad_field(changes, field):
 
 def test_default_scenarios_pass_the_check():
     assert hs.Scenario().check() == hs.Scenario()
-    assert hs.Scenario(**hs.QUADRANT_SCENARIO).check().prep_steps == 32
+    assert hs.Scenario(**QUADRANT_SCENARIO).check().prep_steps == 32
     assert hs.Scenario().prep_steps == 96

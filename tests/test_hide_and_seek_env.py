@@ -1,5 +1,6 @@
 """The hide-and-seek pettingzoo ParallelEnv: API, seeding, spaces, actions, episode statistics, SB3."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
@@ -73,6 +74,9 @@ def test_flat_observation_is_the_dict_concatenated():
         expected = np.concatenate([parts[agent][name].ravel().astype(np.float32) for name in PARTS])
         assert np.array_equal(flat[agent], expected)
         assert flat_env.observation_space(agent).contains(flat[agent])
+        # gymnasium's own flattening of the Dict space gives the same vector (its keys keep PARTS order).
+        assert list(dict_env.observation_space(agent)) == list(PARTS)
+        assert np.array_equal(gym.spaces.flatten(dict_env.observation_space(agent), parts[agent]), expected)
 
 
 def test_observations_are_not_overwritten_by_later_steps():

@@ -19,9 +19,11 @@ from gridworlds.agents.hide_and_seek import (
     scripted_actions,
 )
 from gridworlds.engines import hide_and_seek as engine
-from gridworlds.engines.hide_and_seek import QUADRANT_SCENARIO, Scenario
+from gridworlds.engines.hide_and_seek import TURN_RIGHT, Scenario
 from gridworlds.engines.rng import seed_state
+from gridworlds.registry import world
 
+QUADRANT_SCENARIO = world("gridworlds/HideAndSeekQuadrant-v0").kwargs
 QUADRANT = Scenario(**QUADRANT_SCENARIO)
 QUADRANT_ID = "gridworlds/HideAndSeekQuadrant-v0"
 
@@ -95,46 +97,65 @@ def test_random_hiders_are_found_by_chase_seekers():
 # Chase
 
 
-def test_chase_closes_in_on_a_hider_on_an_open_map_and_looks_at_it():
+def open_map(facing):
+    """One hider at (2, 2) and one seeker in the far corner of a 12-arena without rooms or doors."""
     scenario = Scenario(
         size=12, hiders=1, seekers=1, boxes=0, elongated=0, ramps=0, horizon=40, prep_fraction=0.0
     )
     arenas = engine.new_arenas(scenario, [1])
     g = scenario.grid
-    arenas.walls[0, 2 : g - 2, 2 : g - 2] = 0  # no rooms
+    arenas.walls[0, 2 : g - 2, 2 : g - 2] = 0
     arenas.door_count[0] = 0
     place(arenas, 0, 0, 2, 2)
-    place(arenas, 0, 1, g - 3, g - 3, facing=4)  # the far corner, looking away
-    distances = []
-    for _ in range(24):
+    place(arenas, 0, 1, g - 3, g - 3, facing=facing)
+    return arenas, scenario
+
+
+def distance(arenas):
+    (hr, hc), (sr, sc) = arenas.agent_pos[0]
+    return abs(hr - sr) + abs(hc - sc)
+
+
+def test_chase_closes_in_on_a_seen_hider_and_keeps_looking_at_it():
+    arenas, scenario = open_map(facing=7)  # up-left, towards the hider
+    assert engine.vision(arenas, scenario)[1, 0]
+    distances = [distance(arenas)]
+    while distances[-1] > 1:
         run(arenas, scenario, "still", "chase", 1, policy_rng(1))
-        (hr, hc), (sr, sc) = arenas.agent_pos[0]
-        distances.append(abs(hr - sr) + abs(hc - sc))
-    approach = distances[: distances.index(1) + 1]
-    assert approach[0] < 2 * (g - 5) and approach == sorted(approach, reverse=True)
-    assert len(set(approach)) == len(approach)  # one cell nearer every step
-    assert set(distances[len(approach) :]) <= {1}
-    assert engine.vision(arenas, scenario)[1, 0]  # the seeker sees the hider
+        distances.append(distance(arenas))
+        assert distances[-1] == distances[-2] - 1  # one cell nearer every step
+        assert engine.vision(arenas, scenario)[1, 0]  # never losing sight of it
+    run(arenas, scenario, "still", "chase", 3, policy_rng(1))
+    assert distance(arenas) == 1
 
 
-def test_chase_follows_the_shortest_path_into_the_quadrant_room():
+def test_chase_does_not_follow_a_hider_it_has_not_seen():
+    arenas, scenario = open_map(facing=3)  # down-right, into the corner: it sees nothing
+    start = distance(arenas)
+    actions = scripted_actions(arenas, scenario, "still", "chase", policy_rng(1))
+    assert actions[0, 1, 1] == TURN_RIGHT  # it scans
+    run(arenas, scenario, "still", "chase", 1, policy_rng(1))
+    assert distance(arenas) >= start - 1  # and at most wanders a step
+    # Scanning, it finds the hider within a turn of 8 steps, then closes in.
+    for _ in range(8 + start):
+        run(arenas, scenario, "still", "chase", 1, policy_rng(1))
+    assert distance(arenas) == 1
+
+
+def test_chase_searches_the_doors_and_finds_a_hider_in_the_quadrant_room():
     scenario = Scenario(**{**QUADRANT_SCENARIO, "hiders": 1, "seekers": 1, "prep_fraction": 0.0})
     arenas = engine.new_arenas(scenario, list(range(8)))
     rng = policy_rng(8)
-
-    def lengths():
-        return [
-            path_length(arenas, b, tuple(arenas.agent_pos[b, 1]), tuple(arenas.agent_pos[b, 0]))
-            for b in range(8)
-        ]
-
-    before = lengths()
-    assert min(before) > 3
-    for _ in range(4):
+    found = np.zeros(8, np.bool_)
+    entered = np.zeros(8, np.bool_)
+    m = scenario.grid // 2  # the room's walls are row and column m
+    for _ in range(40):
         run(arenas, scenario, "still", "chase", 1, rng)
-        after = lengths()
-        assert after == [length - 1 for length in before]
-        before = after
+        for b in range(8):
+            found[b] |= engine.vision(arenas, scenario, b)[1, 0]
+            entered[b] |= (arenas.agent_pos[b, 1] < m).all()
+    assert (entered | found).all()  # every seeker went through the door unless it saw the hider before
+    assert found.sum() >= 6  # a box may hide a hider that keeps still from a seeker by the door
 
 
 # ---------------------------------------------------------------------------------------------

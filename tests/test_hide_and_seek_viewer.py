@@ -9,7 +9,7 @@ import pytest
 
 import gridworlds
 from gridworlds import registry
-from gridworlds.agents import AGENTS, make_agent
+from gridworlds.agents import make_agent
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.envs.hide_and_seek import HideAndSeekEnv
 from gridworlds.viewer import app
@@ -404,10 +404,12 @@ def test_view_rejects_too_many_agents():
         view(QUADRANT, agent=["random"] * 5, max_steps=1)
 
 
-@pytest.mark.skipif("scripted" not in AGENTS, reason="the scripted hide-and-seek agent is not registered")
 def test_scripted_agents_play_every_seat():
-    summary = view(QUADRANT, agent="scripted", fps=1000, seed=0, max_steps=5)
-    assert summary["steps"] == 5
+    # 32 preparation steps, then 8 in which the fort hides the hiders from the chasing seekers.
+    summary = view(QUADRANT, agent="scripted", fps=1000, seed=0, max_steps=40)
+    assert summary["steps"] == 40
+    assert summary["score"]["hider_0"] == summary["score"]["hider_1"] == 8
+    assert summary["score"]["seeker_0"] == -8
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,15 +22,17 @@ Each team plays one policy (the `SCRIPTED_*` constants, by name in `SCRIPTED_POL
   counts THROUGH_AGENT steps for such a cell) unless one stands in a dead end, and reserves the cells
   its action and its next box move use; the hiders after it avoid reserved cells and step off one
   they stand on;
-- chase (seekers): each seeker walks the shortest open path (cells with no wall, no box and no other
-  agent; ramps and doors are open; it never climbs) towards the hider nearest by path length, turning
-  one 45 degree step per step towards that hider's octant as seen from where its move takes it, so
-  that it looks at the hider. With no hider reachable it turns clockwise to scan and steps to a random
-  open cell beside it (or stays). During preparation it computes its moves as usual; the engine
-  ignores them.
+- chase (seekers): the seekers chase what they see. While some seeker sees a hider, each seeker walks
+  the shortest open path (cells with no wall, no box and no other agent; ramps and doors are open;
+  it never climbs) towards the nearest seen hider, turning one 45 degree step per step towards that
+  hider's octant as seen from where its move takes it, so that it keeps looking at it. While no
+  hider is seen they search the doors: seeker s walks to door cell (t // SEARCH_STEPS + s) of the
+  door list, facing the way it walks, and turns round in the doorway once there. With no door to
+  reach (a box fills it) it turns clockwise and steps to a random open cell beside it (or stays).
+  During preparation it computes its moves as usual; the engine ignores them.
 
-These are privileged baselines: they read the whole world (where the hiders, boxes and doors are, seen
-or not), not an agent's observation; sight matters only for the reward. `ScriptedAgent` therefore
+These baselines read the whole world (fort hiders know where boxes and doors are; seekers share what
+any of them sees and know where the doors are), not an agent's observation. `ScriptedAgent` therefore
 plays through `bind(env, seat)` on a hide-and-seek env's engine state instead of its observations.
 
 Randomness (random actions, scanning, the rare random step of a blocked hider) comes from a
@@ -60,6 +62,7 @@ from gridworlds.engines.hide_and_seek import (
     TURN_RIGHT,
     Arenas,
     Scenario,
+    is_door,
 )
 from gridworlds.engines.rng import next_below, seed_state
 from gridworlds.envs.checks import check_choice, check_positive_int, check_seed
@@ -76,6 +79,7 @@ SEEKER_POLICIES = ("random", "still", "chase")
 
 MOVE_FACING = np.array([0, 0, 2, 4, 6], dtype=np.int64)  # the facing of each move's direction (stay: up)
 AWAY_FROM_DOORS = 3  # an idle hider keeps at least this many cells (Chebyshev) from every door
+SEARCH_STEPS = 16  # how long a chasing seeker that sees no hider searches one door before the next
 THROUGH_AGENT = 3  # what a fort hider's walk counts for a cell where a hider that makes way stands
 _FAR = 1 << 40
 
@@ -117,7 +121,7 @@ def scripted_actions(
             f"out must be an int64 array of shape {(n, a, len(engine.ACTION_NVEC))}, "
             f"got {getattr(out, 'dtype', None)} {getattr(out, 'shape', None)}"
         )
-    _scripted_actions(arenas, scenario.rules(), hiders, seekers, rng, out)
+    _scripted_actions(arenas, scenario.rules(), engine.sight_lines(scenario.grid), hiders, seekers, rng, out)
     return out
 
 
@@ -627,27 +631,82 @@ def _settle(w, b, k, door_mask, reserved, keys, state, out):
 
 
 @numba.njit(cache=True)
-def _chase_act(w, b, boxes, hiders, s, nobody, door_mask, reserved, dist, first, queue, state, out):
-    """Seeker s's chase action into out[0:4]; returns the advanced generator state."""
+def _region_size(w, b, r0, c0, seen, queue):
+    """How many cells are reachable from (r0, c0) through cells without walls, not through doors:
+    the size of its room. `seen` and `queue` are scratch of g * g cells."""
+    walls = w.walls
+    g = walls.shape[1]
+    for i in range(g * g):
+        seen[i] = 0
+    for i in range(w.door_count[b]):
+        seen[w.doors[b, i, 0] * g + w.doors[b, i, 1]] = 1
+    seen[r0 * g + c0] = 1
+    queue[0] = r0 * g + c0
+    head, tail = 0, 1
+    while head < tail:
+        cell = queue[head]
+        head += 1
+        r, c = cell // g, cell % g
+        for m in range(1, 5):
+            nr, nc = r + MOVE_ROW[m], c + MOVE_COL[m]
+            if 0 <= nr < g and 0 <= nc < g and not walls[b, nr, nc] and not seen[nr * g + nc]:
+                seen[nr * g + nc] = 1
+                queue[tail] = nr * g + nc
+                tail += 1
+    return tail
+
+
+@numba.njit(cache=True)
+def _room_side(w, b, r, c, region):
+    """The cell beside door cell (r, c), across its wall, on the side of the smaller room."""
+    walls = w.walls
+    # A door in a horizontal wall has wall (or another door cell) left and right: it is crossed
+    # vertically; one in a vertical wall, horizontally.
+    across_rows = walls[b, r, c - 1] or is_door(w, b, r, c - 1)
+    dr, dc = (1, 0) if across_rows else (0, 1)
+    first = _region_size(w, b, r + dr, c + dc, region[0], region[1])
+    second = _region_size(w, b, r - dr, c - dc, region[0], region[1])
+    return (r + dr, c + dc) if first <= second else (r - dr, c - dc)
+
+
+@numba.njit(cache=True)
+def _chase_act(
+    w, b, boxes, hiders, s, seen, nobody, door_mask, reserved, dist, first, queue, region, state, out
+):
+    """Seeker s's chase action into out[0:4] (`seen[h]`: some seeker sees hider h); returns the
+    advanced generator state."""
     agent_pos = w.agent_pos
     g = w.walls.shape[1]
     sr, sc = agent_pos[b, s, 0], agent_pos[b, s, 1]
     out[0] = out[1] = out[2] = out[3] = 0
     _walk(w, b, boxes, sr, sc, nobody, False, door_mask, reserved, dist, first, queue)
     best = _FAR
-    target = -1
+    target_r = target_c = -1
     move = 0
     for h in range(hiders):
+        if not seen[h]:
+            continue
         hr, hc = agent_pos[b, h, 0], agent_pos[b, h, 1]
         for m in range(1, 5):
             r, c = hr + MOVE_ROW[m], hc + MOVE_COL[m]
             if 0 <= r < g and 0 <= c < g and 0 <= dist[r * g + c] < best:
                 best = dist[r * g + c]
-                target = h
+                target_r, target_c = hr, hc
                 move = first[r * g + c]
-    if target < 0:
-        # Scan: turn, and stay or step to an open cell beside it at random (never towards a wall or a
-        # box, which from a ramp would climb over).
+    if target_r < 0 and w.door_count[b] > 0:
+        # Search: each seeker takes the doors in turn, SEARCH_STEPS steps a door, walks through it to
+        # the cell beyond on the side of the smaller room, and looks round there.
+        door = (w.t[b] // SEARCH_STEPS + s) % w.door_count[b]
+        lr, lc = _room_side(w, b, w.doors[b, door, 0], w.doors[b, door, 1], region)
+        if lr == sr and lc == sc:
+            out[1] = TURN_RIGHT
+            return state
+        if dist[lr * g + lc] > 0:
+            move = first[lr * g + lc]
+            target_r, target_c = lr, lc
+    if target_r < 0:
+        # Nothing seen, no door to reach: turn to scan, and stay or step to an open cell beside it at
+        # random (never towards a wall or a box, which from a ramp would climb over).
         out[1] = TURN_RIGHT
         options = 1
         for m in range(1, 5):
@@ -663,14 +722,16 @@ def _chase_act(w, b, boxes, hiders, s, nobody, door_mask, reserved, dist, first,
                     out[0] = m
         return state
     out[0] = move
-    dr = agent_pos[b, target, 0] - (sr + MOVE_ROW[move])
-    dc = agent_pos[b, target, 1] - (sc + MOVE_COL[move])
+    dr = target_r - (sr + MOVE_ROW[move])
+    dc = target_c - (sc + MOVE_COL[move])
+    if dr == 0 and dc == 0:  # the step lands on the target: look the way it walks
+        dr, dc = MOVE_ROW[move], MOVE_COL[move]
     out[1], _ = _turn_towards(w.facing[b, s], _octant(dr, dc))
     return state
 
 
 @numba.njit(cache=True)
-def _scripted_actions(w, rules, hider_policy, seeker_policy, rng, out):
+def _scripted_actions(w, rules, lines, hider_policy, seeker_policy, rng, out):
     doors, door_count = w.doors, w.door_count
     n_arenas, g, n_agents = w.walls.shape[0], w.walls.shape[1], w.agent_pos.shape[1]
     hiders, boxes = rules.hiders, rules.boxes
@@ -691,7 +752,16 @@ def _scripted_actions(w, rules, hider_policy, seeker_policy, rng, out):
     box_of = np.empty(hiders, np.int64)
     order = np.arange(n_agents)
     keys = np.empty(2, np.int64)
+    visible = np.zeros((n_agents, n_agents + w.object_pos.shape[1]), np.bool_)
+    region = np.empty((2, cells), np.int64)
+    seen = np.zeros(hiders, np.bool_)
     for b in range(n_arenas):
+        if seeker_policy == SCRIPTED_CHASE:
+            engine.entity_vision(w, b, lines[0], lines[1], visible)
+            for h in range(hiders):
+                seen[h] = False
+                for k in range(hiders, n_agents):
+                    seen[h] = seen[h] or visible[k, h]
         door_mask[:] = False
         reserved[:] = False
         for j in range(door_count[b]):
@@ -747,8 +817,9 @@ def _scripted_actions(w, rules, hider_policy, seeker_policy, rng, out):
                 state = _settle(w, b, a, door_mask, reserved, keys, state, action)
             elif policy == SCRIPTED_CHASE:
                 state = _chase_act(
-                    w, b, boxes, hiders, a, nobody, door_mask, reserved, dist, first, queue, state, action
-                )
+                    w, b, boxes, hiders, a, seen, nobody, door_mask, reserved, dist, first, queue, region,
+                    state, action,
+                )  # fmt: skip
             else:  # still
                 action[:] = 0
         rng[b] = state
@@ -776,7 +847,7 @@ def play_scripted(
         raise ValueError("seed must be a non-negative integer, got None")
     draws = np.random.default_rng(seed).integers(0, 2**63, size=(episodes, 2))
     stats: dict[str, list[np.ndarray]] = {name: [] for name in engine.EPISODE_STATS}
-    rules = scenario.rules()
+    rules, lines = scenario.rules(), engine.sight_lines(scenario.grid)
     for start in range(0, episodes, batch):
         chunk = draws[start : start + batch]
         arenas = engine.new_arenas(scenario, [int(s) for s in chunk[:, 0]])
@@ -784,7 +855,7 @@ def play_scripted(
         actions = np.zeros((len(chunk), scenario.agents, len(engine.ACTION_NVEC)), np.int64)
         rewards = np.zeros((len(chunk), scenario.agents), np.float64)
         for _ in range(scenario.horizon):
-            _scripted_actions(arenas, rules, hider_policy, seeker_policy, rng, actions)
+            _scripted_actions(arenas, rules, lines, hider_policy, seeker_policy, rng, actions)
             engine.step(arenas, scenario, actions, rewards)
         for name, values in engine.episode_stats(arenas, scenario).items():
             stats[name].append(values)

@@ -3,8 +3,9 @@ batched over many arenas.
 
 The grid. An arena of side `size` (its outer walls included) sits in a grid of side g = size + 2: a
 ring of free cells outside the outer walls is the only place outside the play area, reachable by
-climbing the outer wall from a ramp. Cells are (row, column), row 0 at the top. Each cell holds at
-most one wall, one object (a box or a ramp) and one agent, except that an agent may stand on a ramp.
+climbing the outer wall from a ramp, with no way back (there are no ramps outside). Cells are (row,
+column), row 0 at the top. A cell holds at most one of a wall, an object (a box or a ramp) or an
+agent, except that an agent may stand on a ramp.
 
 Agents: hiders 0..H-1, then seekers H..A-1. Each has a cell and a facing, one of 8 directions
 (0 up, 1 up-right, 2 right, ... 7 up-left, clockwise). Objects: boxes 0..B-1 (a box spans `length`
@@ -55,7 +56,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -176,6 +177,11 @@ class Scenario:
             or not (0.0 <= self.prep_fraction < 1.0)
         ):
             raise ValueError(f"prep_fraction must be a number in [0, 1), got {self.prep_fraction!r}")
+        if self.prep_steps >= self.horizon:
+            raise ValueError(
+                f"prep_fraction {self.prep_fraction} of horizon {self.horizon} leaves no step after the "
+                f"preparation phase; make prep_fraction smaller or horizon longer"
+            )
         if not isinstance(self.quadrant, bool):
             raise ValueError(f"quadrant must be True or False, got {self.quadrant!r}")
         inner = self.size - 2
@@ -195,9 +201,6 @@ class Scenario:
                 f"size {self.size} is too small for {self.seekers} seekers and {self.ramps} ramps"
             )
         return self
-
-
-QUADRANT_SCENARIO = dict(size=12, boxes=2, elongated=0, ramps=1, horizon=80, quadrant=True)
 
 
 class Arenas(NamedTuple):
@@ -301,10 +304,24 @@ def _lines(arenas: Arenas) -> tuple[np.ndarray, np.ndarray]:
     return tuple(sight_lines(arenas.walls.shape[1]))
 
 
+def _check_array(name: str, array: Any, shape: tuple[int, ...], dtype: type) -> None:
+    """The kernels index arrays without bounds checks: a wrong shape would read or write past them."""
+    if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+        got = f"{array.dtype} array of shape {array.shape}" if isinstance(array, np.ndarray) else repr(array)
+        raise ValueError(f"{name} must be a {np.dtype(dtype)} array of shape {shape}, got {got}")
+
+
+def _check_observations(out: Observations, arenas: Arenas, scenario: Scenario) -> None:
+    expected = Observations.allocate(scenario, len(arenas.t), out.local.shape[-1] // 2)
+    for name, array, model in zip(Observations._fields, out, expected, strict=True):
+        _check_array(f"observations.{name}", array, model.shape, model.dtype.type)
+
+
 def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
     """Start a new episode in every arena where `which` is True, from its own generator. A layout
     whose rooms leave no place for every object is drawn again; a scenario so crowded that
-    LAYOUT_TRIES layouts all fail raises ValueError."""
+    LAYOUT_TRIES layouts all fail raises ValueError (that arena is left half built)."""
+    _check_array("which", which, (len(arenas.t),), np.bool_)
     failed = _reset_entry(tuple(arenas), scenario.plain_rules, which)
     if failed >= 0:
         raise ValueError(
@@ -323,11 +340,16 @@ def step(
     """Apply `actions` (int64 [N, A, 4]), write each agent's reward into `rewards` (float64 [N, A])
     and, if given, the new observations into `observations` (in the same numba call, which matters
     for one arena); return which arenas reached the horizon (bool [N]). An action outside
-    ACTION_NVEC raises `BadAction` before anything moves."""
-    truncated = np.zeros(len(arenas.t), np.bool_)
+    ACTION_NVEC raises `BadAction` before anything moves; arrays of the wrong shape or type raise
+    ValueError."""
+    n = len(arenas.t)
+    _check_array("actions", actions, (n, scenario.agents, len(ACTION_NVEC)), np.int64)
+    _check_array("rewards", rewards, (n, scenario.agents), np.float64)
+    truncated = np.zeros(n, np.bool_)
     if observations is None:
         bad = _step_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), actions, rewards, truncated)
     else:
+        _check_observations(observations, arenas, scenario)
         bad = _step_and_observe_entry(
             tuple(arenas),
             scenario.plain_rules,
@@ -356,6 +378,7 @@ class BadAction(ValueError):
 
 def observe(arenas: Arenas, scenario: Scenario, out: Observations) -> None:
     """Fill `out` with every agent's observation of its arena."""
+    _check_observations(out, arenas, scenario)
     _observe_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), tuple(out))
 
 
@@ -406,6 +429,7 @@ def global_state(arenas: Arenas, scenario: Scenario, out: np.ndarray) -> None:
     agent's own features (as in its observation), each object's centre row and column, length / 4,
     vertical, is a ramp, locked by hiders, locked by seekers; the fraction of preparation elapsed, of
     the episode elapsed; then the walls, row by row."""
+    _check_array("out", out, (len(arenas.t), state_size(scenario)), np.float32)
     _global_state_entry(tuple(arenas), scenario.plain_rules, out)
 
 
@@ -417,12 +441,6 @@ def global_state(arenas: Arenas, scenario: Scenario, out: np.ndarray) -> None:
 def in_grid(w, r, c):
     g = w.walls.shape[1]
     return 0 <= r < g and 0 <= c < g
-
-
-@numba.njit(cache=True, inline="always")
-def is_box(w, b, r, c, boxes):
-    o = w.object_at[b, r, c]
-    return 0 <= o < boxes
 
 
 @numba.njit(cache=True)
@@ -603,7 +621,8 @@ def line_clear(walls, object_at, agent_at, b, r0, c0, r1, c1, target_object, sta
 
 @numba.njit(cache=True, inline="always")
 def in_cone(facing, dr, dc):
-    """Whether offset (dr, dc) lies within 67.5 degrees of direction `facing` (never exactly on it)."""
+    """Whether offset (dr, dc) lies within 67.5 degrees of direction `facing` (no whole-number offset
+    lies exactly on that edge, so the test never ties)."""
     fr, fc = FACING_ROW[facing], FACING_COL[facing]
     dot = fr * dr + fc * dc
     if dot <= 0:
@@ -631,7 +650,7 @@ def sees_cell(w, b, a, r, c, target_object, start, cells):
 
 
 @numba.njit(cache=True)
-def _vision(w, b, start, cells, visible):
+def entity_vision(w, b, start, cells, visible):
     """visible[a, e]: whether agent a sees entity e (agents, then objects) in arena b."""
     walls, object_at, agent_at = w.walls, w.object_at, w.agent_at
     agent_pos, object_pos, length, vertical, facing = (
@@ -989,7 +1008,7 @@ def _observe(w, rules, lines, out):
     boxes, boxes_mask, ramps, ramps_mask = out.boxes, out.boxes_mask, out.ramps, out.ramps_mask
     visible = np.zeros((n_agents, n_agents + n_objects), np.bool_)
     for b in range(walls.shape[0]):
-        _vision(w, b, lines.start, lines.cells, visible)
+        entity_vision(w, b, lines.start, lines.cells, visible)
         preparation = _preparation(w, rules, b)
         for a in range(n_agents):
             team = a >= rules.hiders
@@ -1137,7 +1156,7 @@ def _observe_entry(arrays, rules, lines, out):
 
 @numba.njit(cache=True)
 def _vision_entry(arrays, b, lines, visible):
-    _vision(Arenas(*arrays), b, lines[0], lines[1], visible)
+    entity_vision(Arenas(*arrays), b, lines[0], lines[1], visible)
 
 
 @numba.njit(cache=True)

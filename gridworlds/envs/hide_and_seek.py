@@ -142,7 +142,7 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         self.agents: list[str] = []
         self.parts = observation_parts(self.scenario, self.view_radius)
         if self.observation == "dict":
-            self._observation_space: gym.Space = gym.spaces.Dict(self.parts)
+            self._observation_space: gym.Space = gym.spaces.Dict(self.parts, sort_keys=False)
         else:
             size_of = sum(int(np.prod(space.shape)) for space in self.parts.values())
             self._observation_space = gym.spaces.Box(-1.0, 1.0, shape=(size_of,), dtype=np.float32)

@@ -24,6 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from gridworlds import atomic
 from gridworlds.agents.hide_and_seek import HIDER_POLICIES, SEEKER_POLICIES, play_scripted
 from gridworlds.engines.hide_and_seek import EPISODE_STATS, Scenario
@@ -68,14 +70,14 @@ def scripted_baselines(params: dict[str, Any], out_dir: Path, resume: bool) -> d
     """Play every world and pairing; write baselines.csv and baselines.png; return {"rows": ...}.
     A run takes seconds, so a resumed one simply plays again (the same seed gives the same rows)."""
     rows = []
-    for world_id in params["worlds"]:
+    runs = [(w, hiders, seekers) for w in params["worlds"] for hiders, seekers in params["pairings"]]
+    for world_id, hiders, seekers in tqdm(runs, desc="pairings", unit="pairing"):
         scenario = Scenario(**world(world_id).kwargs).check()
-        for hiders, seekers in params["pairings"]:
-            stats = play_scripted(scenario, hiders, seekers, params["episodes"], params["seed"])
-            rows.append(
-                {"world": world_id, "hiders": hiders, "seekers": seekers, "episodes": params["episodes"]}
-                | {name: stats[name] for name in EPISODE_STATS}
-            )
+        stats = play_scripted(scenario, hiders, seekers, params["episodes"], params["seed"])
+        rows.append(
+            {"world": world_id, "hiders": hiders, "seekers": seekers, "episodes": params["episodes"]}
+            | {name: stats[name] for name in EPISODE_STATS}
+        )
     atomic.write_text(out_dir / "baselines.csv", csv_text(rows, COLUMNS))
     plot_baselines(rows, out_dir / "baselines.png", f"{out_dir.name}: scripted hide-and-seek baselines")
     table = [("world", "hiders v seekers", "hider seen", "hider return", "boxes locked in prep")]
