@@ -788,6 +788,77 @@ def test_random_play_matches_the_model(name):
         assert w.stats == pytest.approx(stats) and (w.returns == returns).all()
 
 
+# --- observations and the global state -----------------------------------------------------------------
+
+
+OBSERVED = """
+##########
+#.#......#
+#.h..B...#
+#........#
+#..s.....#
+#.....R..#
+#........#
+#........#
+#........#
+##########
+"""
+
+
+def observed():
+    """hider_0 at (2, 2) looking right, seeker_0 at (4, 3) looking up; the box at (2, 5) locked by the
+    hiders, the ramp at (5, 6) by the seekers; two steps into a four-step preparation."""
+    w, scenario = build(OBSERVED, facing=[E, N], horizon=20, prep=4)
+    w.lock[0] = [1 + hs.HIDERS, 1 + hs.SEEKERS]
+    w.t[0] = 2
+    out = hs.Observations.allocate(scenario, 1, view_radius=2)
+    hs.observe(w, scenario, out)
+    return w, scenario, out
+
+
+def test_observations_hold_each_entity_as_the_agent_sees_it():
+    _, _, out = observed()
+    hider, seeker = 0, 1
+    np.testing.assert_allclose(out.own[0, hider], [0.2, 0.2, 0, 1, 0, 0, 0])
+    np.testing.assert_allclose(out.own[0, seeker], [0.4, 0.3, -1, 0, 1, 0, 0])
+    # hider_0 sees the seeker (63 degrees off its facing), the box ahead and the ramp.
+    assert out.agents_mask[0, hider].tolist() == [1]
+    np.testing.assert_allclose(out.agents[0, hider, 0], [0.4, 0.3, 0.2, 0.1, -1, 0, 0, 0])
+    np.testing.assert_allclose(out.boxes[0, hider, 0], [0.2, 0.5, 0.0, 0.3, 0.25, 0, 1, 0])
+    np.testing.assert_allclose(out.ramps[0, hider, 0], [0.5, 0.6, 0.3, 0.4, 0, 1])
+    # seeker_0 sees the hider and the box (locked by the other team), not the ramp behind its cone.
+    np.testing.assert_allclose(out.agents[0, seeker, 0], [0.2, 0.2, -0.2, -0.1, 0, 1, 0, 0])
+    np.testing.assert_allclose(out.boxes[0, seeker, 0], [0.2, 0.5, -0.2, 0.2, 0.25, 0, 0, 1])
+    assert out.ramps_mask[0, seeker].tolist() == [0] and not out.ramps[0, seeker].any()
+    np.testing.assert_allclose(out.preparation[0, :, 0], [0.5, 0.5])
+
+
+def test_the_local_view_shows_walls_objects_and_other_agents_around_the_agent():
+    _, _, out = observed()
+    wall, box, ramp, agent = out.local[0, 0]  # hider_0's 5 x 5 view, rows 0..4, columns 0..4
+    expected_walls = np.zeros((5, 5), np.int8)
+    expected_walls[0, :] = expected_walls[:, 0] = 1  # the grid's top row and left column
+    expected_walls[1, 2] = 1
+    np.testing.assert_array_equal(wall, expected_walls)
+    assert not box.any() and not ramp.any()  # the box at column 5 is just outside
+    assert np.argwhere(agent).tolist() == [[4, 3]]  # the seeker; the hider itself is not marked
+    wall, box, ramp, agent = out.local[0, 1]  # seeker_0's view, rows 2..6, columns 1..5
+    assert np.argwhere(box).tolist() == [[0, 4]] and np.argwhere(agent).tolist() == [[0, 1]]
+    assert not ramp.any()  # the ramp at column 6 is just outside
+
+
+def test_the_global_state_lists_agents_objects_time_and_walls():
+    w, scenario, out = observed()
+    state = np.zeros((1, hs.state_size(scenario)), np.float32)
+    hs.global_state(w, scenario, state)
+    agents, rest = state[0, : 2 * hs.SELF_FEATURES], state[0, 2 * hs.SELF_FEATURES :]
+    np.testing.assert_allclose(agents, np.concatenate([out.own[0, 0], out.own[0, 1]]))
+    objects, rest = rest[: 2 * hs.OBJECT_STATE_FEATURES], rest[2 * hs.OBJECT_STATE_FEATURES :]
+    np.testing.assert_allclose(objects, [0.2, 0.5, 0.25, 0, 0, 1, 0, 0.5, 0.6, 0.25, 0, 1, 0, 1])
+    np.testing.assert_allclose(rest[:2], [0.5, 2 / 20])
+    np.testing.assert_array_equal(rest[2:].reshape(10, 10), w.walls[0])
+
+
 # --- determinism ------------------------------------------------------------------------------------------
 
 
