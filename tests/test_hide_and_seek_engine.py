@@ -1012,3 +1012,27 @@ def test_default_scenarios_pass_the_check():
     assert hs.Scenario().check() == hs.Scenario()
     assert hs.Scenario(**QUADRANT_SCENARIO).check().prep_steps == 32
     assert hs.Scenario().prep_steps == 96
+
+
+def test_the_batched_api_rejects_arrays_of_the_wrong_shape_or_type_and_changes_nothing():
+    scenario = hs.Scenario(**QUADRANT_SCENARIO)
+    w = hs.new_arenas(scenario, [0, 1])
+    before = w.copy()
+    actions, rewards = np.zeros((2, 4, 4), np.int64), np.zeros((2, 4))
+    observations = hs.Observations.allocate(scenario, 2, view_radius=3)
+    short_local = observations._replace(local=observations.local[:1])
+    few_boxes = observations._replace(boxes=np.zeros((2, 4, 3, 8), np.float32))
+    cases = [
+        (lambda: hs.step(w, scenario, actions[:1], rewards), r"actions must be a int64 array of shape \(2, 4"),
+        (lambda: hs.step(w, scenario, actions[..., :3], rewards), "actions must be"),
+        (lambda: hs.step(w, scenario, actions.astype(float), rewards), "got float64"),
+        (lambda: hs.step(w, scenario, actions, rewards[:, :3]), "rewards must be"),
+        (lambda: hs.step(w, scenario, actions, rewards, short_local), "observations.local"),
+        (lambda: hs.observe(w, scenario, few_boxes), "observations.boxes"),
+        (lambda: hs.reset(w, scenario, np.ones(3, np.bool_)), "which must be"),
+        (lambda: hs.global_state(w, scenario, np.zeros((2, 5), np.float32)), "out must be"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert all(np.array_equal(x, y) for x, y in zip(before, w, strict=True))

@@ -77,6 +77,7 @@ OUTSIDE_PENALTY = -10.0
 CONE_COS = math.cos(math.radians(67.5))
 MAX_DOOR_CELLS = 8
 PLACEMENT_TRIES = 1000  # random draws for a free cell before a layout counts as too full
+WRONG_OBSERVATIONS = -2  # what the step kernel returns for observation arrays of the wrong shape
 LAYOUT_TRIES = 100  # layouts drawn for one reset before the scenario counts as too crowded
 
 STAT_BOX_MOVE_PREP, STAT_BOXES_LOCKED_PREP, STAT_RAMP_MOVE, STAT_RAMPS_LOCKED_PREP, STAT_SEEN_STEPS = range(5)
@@ -312,9 +313,11 @@ def _check_array(name: str, array: Any, shape: tuple[int, ...], dtype: type) -> 
 
 
 def _check_observations(out: Observations, arenas: Arenas, scenario: Scenario) -> None:
+    """Raise the ValueError that names the first array of `out` that is not as `allocate` makes it."""
     expected = Observations.allocate(scenario, len(arenas.t), out.local.shape[-1] // 2)
     for name, array, model in zip(Observations._fields, out, expected, strict=True):
         _check_array(f"observations.{name}", array, model.shape, model.dtype.type)
+    raise ValueError("observations.local must be [N, A, LOCAL_CHANNELS, k, k]")
 
 
 def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
@@ -349,7 +352,6 @@ def step(
     if observations is None:
         bad = _step_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), actions, rewards, truncated)
     else:
-        _check_observations(observations, arenas, scenario)
         bad = _step_and_observe_entry(
             tuple(arenas),
             scenario.plain_rules,
@@ -359,6 +361,8 @@ def step(
             truncated,
             tuple(observations),
         )
+    if bad == WRONG_OBSERVATIONS:
+        _check_observations(observations, arenas, scenario)
     if bad >= 0:
         arena, agent = divmod(bad, scenario.agents)
         raise BadAction(arena, agent, actions[arena, agent])
@@ -378,8 +382,8 @@ class BadAction(ValueError):
 
 def observe(arenas: Arenas, scenario: Scenario, out: Observations) -> None:
     """Fill `out` with every agent's observation of its arena."""
-    _check_observations(out, arenas, scenario)
-    _observe_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), tuple(out))
+    if not _observe_entry(tuple(arenas), scenario.plain_rules, _lines(arenas), tuple(out)):
+        _check_observations(out, arenas, scenario)
 
 
 def vision(arenas: Arenas, scenario: Scenario, index: int = 0) -> np.ndarray:
@@ -1139,19 +1143,46 @@ def _step_entry(arrays, rules, lines, actions, rewards, truncated):
 
 
 @numba.njit(cache=True)
+def _observations_fit(w, rules, out):
+    """Whether every array of `out` has the shape Observations.allocate gives (checked here, where
+    reading shapes costs nothing, because the kernels write without bounds checks)."""
+    n, a = w.agent_pos.shape[0], w.agent_pos.shape[1]
+    boxes, ramps = rules.boxes, w.object_pos.shape[1] - rules.boxes
+    k = out.local.shape[3]
+    return (
+        out.own.shape == (n, a, SELF_FEATURES)
+        and out.agents.shape == (n, a, a - 1, AGENT_FEATURES)
+        and out.agents_mask.shape == (n, a, a - 1)
+        and out.boxes.shape == (n, a, boxes, BOX_FEATURES)
+        and out.boxes_mask.shape == (n, a, boxes)
+        and out.ramps.shape == (n, a, ramps, RAMP_FEATURES)
+        and out.ramps_mask.shape == (n, a, ramps)
+        and out.preparation.shape == (n, a, 1)
+        and out.local.shape == (n, a, LOCAL_CHANNELS, k, k)
+        and k % 2 == 1
+    )
+
+
+@numba.njit(cache=True)
 def _step_and_observe_entry(arrays, rules, lines, actions, rewards, truncated, out):
+    w, r, observations = Arenas(*arrays), Rules(*rules), Observations(*out)
+    if not _observations_fit(w, r, observations):
+        return WRONG_OBSERVATIONS
     bad = _first_bad_action(actions)
     if bad < 0:
-        w, r = Arenas(*arrays), Rules(*rules)
         sight = SightLines(*lines)
         _step(w, r, sight, actions, rewards, truncated)
-        _observe(w, r, sight, Observations(*out))
+        _observe(w, r, sight, observations)
     return bad
 
 
 @numba.njit(cache=True)
 def _observe_entry(arrays, rules, lines, out):
-    _observe(Arenas(*arrays), Rules(*rules), SightLines(*lines), Observations(*out))
+    w, r, observations = Arenas(*arrays), Rules(*rules), Observations(*out)
+    if not _observations_fit(w, r, observations):
+        return False
+    _observe(w, r, SightLines(*lines), observations)
+    return True
 
 
 @numba.njit(cache=True)
