@@ -107,6 +107,7 @@ WORLDS: dict[str, World] = {
             description="hiders and seekers in random rooms with boxes, ramps, locks and line of sight",
             entry_point="gridworlds.envs.hide_and_seek:HideAndSeekEnv",
             viewer="gridworlds.viewer.hide_and_seek:HideAndSeekRenderer",
+            episode_metrics="gridworlds.envs.hide_and_seek:episode_metrics",
             bench="gridworlds.bench.hide_and_seek:run",
         ),
         World(
@@ -115,6 +116,7 @@ WORLDS: dict[str, World] = {
             description="the quadrant game: hiders and two boxes in a walled corner room, seekers outside",
             entry_point="gridworlds.envs.hide_and_seek:HideAndSeekEnv",
             viewer="gridworlds.viewer.hide_and_seek:HideAndSeekRenderer",
+            episode_metrics="gridworlds.envs.hide_and_seek:episode_metrics",
             bench="gridworlds.bench.hide_and_seek:run",
             kwargs={"quadrant": True, "size": 12, "boxes": 2, "elongated": 0, "ramps": 1, "horizon": 80},
         ),

@@ -781,6 +781,9 @@ def test_random_play_matches_the_model(name):
             if t + 1 == scenario.prep_steps:
                 stats[b, hs.STAT_BOXES_LOCKED_PREP] = np.count_nonzero(w.lock[b, :b_])
                 stats[b, hs.STAT_RAMPS_LOCKED_PREP] = np.count_nonzero(w.lock[b, b_:])
+                in_doors = [w.object_at[b, r, c] for r, c in w.doors[b, : w.door_count[b]]]
+                filled = [0 <= o < b_ and w.lock[b, o] != 0 for o in in_doors]
+                stats[b, hs.STAT_DOORS_LOCKED_PREP] = np.mean(filled) if filled else 0.0
             for a in range(a_):
                 assert observations.agents_mask[b, a].tolist() == np.delete(seen[a, :a_], a).tolist()
                 assert observations.boxes_mask[b, a].tolist() == seen[a, a_ : a_ + b_].tolist()

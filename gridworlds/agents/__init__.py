@@ -63,6 +63,14 @@ AGENTS: dict[str, dict[str, str]] = {
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
     "ntuple": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:NTupleAgent"},
     "expectimax": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:ExpectimaxAgent"},
+    "sb3-selfplay": {
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_sb3:SuperSuitPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_sb3:SuperSuitPPO",
+    },
+    "selfplay-ppo": {
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
+    },
     "scripted": {
         "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
         "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",

@@ -44,8 +44,9 @@ seekers get the opposite. An agent outside the play area also gets -10. During p
 reward is 0. After `horizon` steps the episode is truncated.
 
 Statistics per arena (`STAT_*` columns of `stats`): the largest distance a box has been from its
-start during preparation, the boxes and ramps locked at the end of preparation, the largest
-distance a ramp has been from its start, and the post-preparation steps with a hider seen.
+start during preparation, the boxes and ramps locked at the end of preparation, the share of door
+cells then filled by a locked box (a fort), the largest distance a ramp has been from its start,
+and the post-preparation steps with a hider seen.
 
 Randomness comes from one SplitMix64 state per arena (`rng`), so a batch of N arenas runs exactly
 like N single arenas seeded the same way.
@@ -81,7 +82,8 @@ WRONG_OBSERVATIONS = -2  # what the step kernel returns for observation arrays o
 LAYOUT_TRIES = 100  # layouts drawn for one reset before the scenario counts as too crowded
 
 STAT_BOX_MOVE_PREP, STAT_BOXES_LOCKED_PREP, STAT_RAMP_MOVE, STAT_RAMPS_LOCKED_PREP, STAT_SEEN_STEPS = range(5)
-NUM_STATS = 5
+STAT_DOORS_LOCKED_PREP = 5
+NUM_STATS = 6
 
 # Observation feature widths; `observe` and `global_state` list what each column holds.
 SELF_FEATURES = 7
@@ -400,6 +402,7 @@ EPISODE_STATS = (
     "boxes_locked_prep",
     "ramp_move",
     "ramps_locked_prep",
+    "doors_locked_prep",
     "hider_seen_fraction",
 )
 
@@ -407,7 +410,8 @@ EPISODE_STATS = (
 def episode_stats(arenas: Arenas, scenario: Scenario) -> dict[str, np.ndarray]:
     """Each arena's episode so far, float64 [N] per name of EPISODE_STATS: each team's mean return,
     the largest box move during preparation, the boxes locked at its end, the largest ramp move, the
-    ramps locked at the end of preparation, and the share of post-preparation steps with a hider seen."""
+    ramps locked at the end of preparation, the share of door cells a locked box fills then, and the
+    share of post-preparation steps with a hider seen."""
     returns, stats = arenas.returns, arenas.stats
     return {
         "hider_reward": returns[:, : scenario.hiders].mean(axis=1),
@@ -416,6 +420,7 @@ def episode_stats(arenas: Arenas, scenario: Scenario) -> dict[str, np.ndarray]:
         "boxes_locked_prep": stats[:, STAT_BOXES_LOCKED_PREP].copy(),
         "ramp_move": stats[:, STAT_RAMP_MOVE].copy(),
         "ramps_locked_prep": stats[:, STAT_RAMPS_LOCKED_PREP].copy(),
+        "doors_locked_prep": stats[:, STAT_DOORS_LOCKED_PREP].copy(),
         "hider_seen_fraction": stats[:, STAT_SEEN_STEPS] / max(scenario.horizon - scenario.prep_steps, 1),
     }
 
@@ -888,6 +893,18 @@ def outside(w, b, a):
 
 
 @numba.njit(cache=True)
+def _doors_locked(w, b, boxes):
+    """The share of arena b's door cells that a locked box fills (0 without doors)."""
+    if w.door_count[b] == 0:
+        return 0.0
+    filled = 0
+    for i in range(w.door_count[b]):
+        o = w.object_at[b, w.doors[b, i, 0], w.doors[b, i, 1]]
+        filled += 0 <= o < boxes and w.lock[b, o] != 0
+    return filled / w.door_count[b]
+
+
+@numba.njit(cache=True)
 def _hider_seen(w, b, hiders, start, cells):
     """Whether some seeker sees some hider."""
     walls, object_at, agent_at, agent_pos = w.walls, w.object_at, w.agent_at, w.agent_pos
@@ -951,6 +968,7 @@ def _step(w, rules, lines, actions, rewards, truncated):
             for o in range(w.object_pos.shape[1]):
                 if w.lock[b, o] != 0:
                     w.stats[b, STAT_RAMPS_LOCKED_PREP if o >= rules.boxes else STAT_BOXES_LOCKED_PREP] += 1
+            w.stats[b, STAT_DOORS_LOCKED_PREP] = _doors_locked(w, b, rules.boxes)
         seen = _hider_seen(w, b, rules.hiders, lines.start, lines.cells)
         for a in range(n_agents):
             reward = 0.0

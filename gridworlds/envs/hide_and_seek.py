@@ -291,3 +291,10 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
             "prep_steps": s.prep_steps,
             "horizon": s.horizon,
         }
+
+
+def episode_metrics(info: dict[str, Any]) -> dict[str, float]:
+    """What an evaluation records of one episode, from a seat's last info: each team's mean return and
+    the episode statistics (nothing for an episode cut off before its end)."""
+    episode = info.get("episode", {})
+    return {name: float(episode[name]) for name in engine.EPISODE_STATS if name in episode}

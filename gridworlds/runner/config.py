@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gridworlds.agents import AGENTS, agent_class
-from gridworlds.registry import GYMNASIUM, WORLDS, load, make
+from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, WORLDS, load, make
 from gridworlds.values import parse_value
 
 
@@ -191,10 +191,11 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
     world = fields.get(data, "", "world", STRING)
     if world not in WORLDS:
         raise fields.error("world", f"a registered world id ({', '.join(sorted(WORLDS))})", world)
-    if WORLDS[world].kind != GYMNASIUM:
+    if WORLDS[world].kind not in (GYMNASIUM, PETTINGZOO_PARALLEL):
         kind = WORLDS[world].kind
         raise ValueError(
-            f"{source}: world {world!r} is a {kind} world; the runner plays gymnasium worlds only"
+            f"{source}: world {world!r} is a {kind} world; the runner plays gymnasium and pettingzoo "
+            f"parallel worlds (whose learners play every seat)"
         )
     seeds = fields.get(data, "", "seeds", SEEDS, [0])
     env = fields.get(data, "", "env", TABLE, {})

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gridworlds.agents import Agent, load_agent, make_agent, read_manifest
-from gridworlds.registry import GYMNASIUM, load, make, world
+from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, load, make, world
 from gridworlds.tables import format_table
 
 
@@ -37,7 +37,7 @@ def evaluate(
     progress: False, True, or keyword arguments for the tqdm bar.
     """
     spec = world(world_id)
-    if spec.kind != GYMNASIUM:
+    if spec.kind not in (GYMNASIUM, PETTINGZOO_PARALLEL):
         raise ValueError(f"evaluating {spec.kind} worlds such as {world_id} is not supported yet")
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
@@ -47,6 +47,8 @@ def evaluate(
     seeds = range(seed, seed + episodes)
     if hasattr(agent, "play_episodes") and max_steps == 0:
         games = _engine_episodes(agent, seeds)
+    elif spec.kind == PETTINGZOO_PARALLEL:
+        games = _parallel_episodes(agent, make(world_id, **env_kwargs), seeds, max_steps)
     else:
         games = _env_episodes(agent, make(world_id, **env_kwargs), seeds, max_steps)
     returns, lengths = [], []
@@ -87,6 +89,29 @@ def _env_episodes(
                 length += 1
                 done = terminated or truncated
             yield total, length, info
+    finally:
+        env.close()
+
+
+def _parallel_episodes(
+    agent: Agent, env: Any, seeds: Iterable[int], max_steps: int
+) -> Iterator[tuple[float, int, dict[str, Any]]]:
+    """(return, length, last info) of each episode of a pettingzoo parallel world in which the agent
+    plays every seat (a shared policy); the return is the mean over the seats, the info the first
+    seat's (the worlds put the episode's statistics in every seat's)."""
+    try:
+        for seed in seeds:
+            observations, infos = env.reset(seed=seed)
+            totals = dict.fromkeys(env.possible_agents, 0.0)
+            length, info = 0, {}
+            while env.agents and (max_steps == 0 or length < max_steps):
+                actions = {seat: agent.act(observations[seat], infos[seat]) for seat in env.agents}
+                observations, rewards, _, _, infos = env.step(actions)
+                for seat, reward in rewards.items():
+                    totals[seat] += float(reward)
+                length += 1
+                info = infos[env.possible_agents[0]]
+            yield float(np.mean(list(totals.values()))), length, info
     finally:
         env.close()
 

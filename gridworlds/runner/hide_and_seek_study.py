@@ -1,6 +1,8 @@
-"""The scripted hide-and-seek baselines against each other: do boxes in doors hide the hiders?
+"""Hide-and-seek studies: the scripted baselines against each other (do boxes in doors hide the
+hiders?), and the phases of a self-play run.
 
     gridworlds run experiments/hide-and-seek-scripted.toml
+    gridworlds run experiments/hide-and-seek-phases.toml
 
 Plays whole episodes on the batched engine (`gridworlds.agents.hide_and_seek.play_scripted`) for
 each world and each pairing of scripted team policies, and reports the per-episode statistics the
@@ -17,13 +19,20 @@ Parameters, the [study] table of the experiment file:
 
 Files under runs/<name>/: baselines.csv (one row per world and pairing) and baselines.png (the
 share of post-preparation steps with a hider seen, and the hiders' mean return, per pairing).
+
+`phases` reads a self-play run's metrics.csv ([study] `run` = its directory, `agent` = its label)
+and writes phases.png: each team's return and the episode statistics against env steps, with the
+start of each phase of PHASES marked (seekers chase, hiders build forts, seekers use ramps, hiders
+lock ramps), as the paper's figure 1 marks them.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from gridworlds import atomic
@@ -32,7 +41,7 @@ from gridworlds.engines.hide_and_seek import EPISODE_STATS, Scenario
 from gridworlds.registry import WORLDS, world
 from gridworlds.runner.config import NON_NEGATIVE, POSITIVE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
-from gridworlds.tables import csv_text, format_table
+from gridworlds.tables import csv_text
 
 PREFIX = "study."
 HIDE_AND_SEEK_WORLDS = [id_ for id_, spec in WORLDS.items() if spec.entry_point.endswith(":HideAndSeekEnv")]
@@ -80,18 +89,6 @@ def scripted_baselines(params: dict[str, Any], out_dir: Path, resume: bool) -> d
         )
     atomic.write_text(out_dir / "baselines.csv", csv_text(rows, COLUMNS))
     plot_baselines(rows, out_dir / "baselines.png", f"{out_dir.name}: scripted hide-and-seek baselines")
-    table = [("world", "hiders v seekers", "hider seen", "hider return", "boxes locked in prep")]
-    table += [
-        (
-            row["world"].removeprefix("gridworlds/"),
-            f"{row['hiders']} v {row['seekers']}",
-            f"{row['hider_seen_fraction']:.1%}",
-            f"{row['hider_reward']:+.1f}",
-            f"{row['boxes_locked_prep']:.2f}",
-        )
-        for row in rows
-    ]
-    print(format_table(table, numbers=False))
     return {"rows": rows}
 
 
@@ -122,4 +119,92 @@ def plot_baselines(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         ax.grid(alpha=0.3, axis="y")
     axes[0].axhline(0.5, color="black", lw=0.8, ls="--")
     axes[0].legend(fontsize=7)
+    save_png(figure, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Phases of self-play training
+
+# phase -> (statistic, threshold it crosses upwards); a phase starts at the first report where the
+# statistic's moving average over SMOOTHING reports reaches its threshold. Chasing is a rise of the
+# seekers' return above where it started, the others absolute levels that random play stays under
+# (random hiders fill 2% of the doors with a locked box; scripted forts fill 99%).
+PHASES = {
+    "seekers chase": ("seeker_reward", "rise", 10.0),
+    "hiders build forts": ("doors_locked_prep", "level", 0.5),
+    "seekers use ramps": ("ramp_move", "level", 2.0),
+    "hiders lock ramps": ("ramps_locked_prep", "level", 0.5),
+}
+SMOOTHING = 10
+RUN = Kind("a run directory holding metrics.csv (a string)", lambda v: isinstance(v, str) and v != "")
+
+
+def detect_phases(steps: list[int], series: dict[str, list[float]]) -> dict[str, int | None]:
+    """The step at which each phase of PHASES begins in the reported statistics (None: not yet)."""
+    found: dict[str, int | None] = {}
+    for phase, (name, kind, threshold) in PHASES.items():
+        values = np.asarray(series.get(name, []), dtype=float)
+        found[phase] = None
+        if len(values) < SMOOTHING:
+            continue
+        smooth = np.convolve(values, np.ones(SMOOTHING) / SMOOTHING, mode="valid")
+        level = smooth - smooth[0] if kind == "rise" else smooth
+        hits = np.flatnonzero(level >= threshold)
+        if len(hits):
+            found[phase] = steps[hits[0] + SMOOTHING - 1]
+    return found
+
+
+def check_phases_params(params: dict[str, Any], fields: Fields) -> dict[str, Any]:
+    fields.no_unknown_keys(params, PREFIX, ["run", "agent"])
+    return {
+        "run": fields.get(params, PREFIX, "run", RUN),
+        "agent": fields.get(params, PREFIX, "agent", Kind("an agent label", lambda v: isinstance(v, str))),
+    }
+
+
+def phases(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[str, Any]:
+    """Read a self-play run's metrics.csv, find the phases, write phases.png (each team's return and
+    the statistics against steps, the phases marked) and return {"rows": [{phase, step or None}]}."""
+    metrics = Path(params["run"]) / "metrics.csv"
+    if not metrics.is_file():
+        raise ValueError(f"study.run: {metrics} does not exist; run the training experiment first")
+    series: dict[str, dict[int, float]] = {}
+    with metrics.open(newline="") as file:
+        for row in csv.DictReader(file):
+            if row["agent"] == params["agent"] and not row["metric"].startswith("eval/"):
+                series.setdefault(row["metric"], {})[int(row["step"])] = float(row["value"])
+    if "seeker_reward" not in series:
+        raise ValueError(f"study.agent: {metrics} has no training rows of agent {params['agent']!r}")
+    steps = sorted(series["seeker_reward"])
+    values = {name: [points.get(step, np.nan) for step in steps] for name, points in series.items()}
+    found = detect_phases(steps, values)
+    plot_phases(steps, values, found, out_dir / "phases.png", f"{out_dir.name}: self-play phases")
+    return {"rows": [{"phase": phase, "step": step} for phase, step in found.items()]}
+
+
+phases.check = check_phases_params
+
+
+def plot_phases(
+    steps: list[int], values: dict[str, list[float]], found: dict[str, int | None], path: Path, title: str
+) -> None:
+    panels_shown = [
+        ("team returns", ("hider_reward", "seeker_reward")),
+        ("preparation: boxes", ("box_move_prep", "boxes_locked_prep", "doors_locked_prep")),
+        ("ramps", ("ramp_move", "ramps_locked_prep")),
+        ("sight", ("hider_seen_fraction",)),
+    ]
+    figure, axes = panels(len(panels_shown), title)
+    for ax, (name, metrics) in zip(axes, panels_shown, strict=False):  # the grid may have spare axes
+        for metric in metrics:
+            if metric in values:
+                ax.plot(steps, values[metric], lw=1, label=metric)
+        for k, (phase, step) in enumerate(found.items()):
+            if step is not None:
+                ax.axvline(step, color=f"C{k + 4}", ls="--", lw=1, label=phase if ax is axes[0] else None)
+        ax.set_xlabel("env steps")
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     save_png(figure, path)

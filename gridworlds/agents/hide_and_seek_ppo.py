@@ -1,0 +1,461 @@
+"""Self-play PPO for hide-and-seek: one policy for every agent, a centralised critic, the batched engine.
+
+Every agent of both teams plays the same policy (the team flag is in its observation). Rollouts come
+from `arenas` arenas stepped together by the engine, one numba call a step for all of them, with one
+torch forward pass for every agent of every arena; a rollout is one whole episode of every arena
+(they all start and end together), so a PPO update learns from arenas x horizon x agents samples.
+
+The policy reads an agent's observation: its own features and the preparation progress, the other
+agents, boxes and ramps as entity lists pooled by attention from the agent (hidden entities masked
+out), and its local occupancy view. The critic is centralised: it reads the whole world
+(`global_state`, which includes the episode's elapsed fraction) and the agent's own features, so the
+episode's end at the horizon is a terminal state of a time-aware value, not a cut to bootstrap over.
+
+Everything torch is imported here, lazily by `gridworlds.agents`; `PPOConfig` holds every
+hyperparameter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.engines import hide_and_seek as engine
+from gridworlds.engines.rng import seed_state
+
+PARTS_ORDER = (
+    "own",
+    "agents",
+    "agents_mask",
+    "boxes",
+    "boxes_mask",
+    "ramps",
+    "ramps_mask",
+    "preparation",
+    "local",
+)
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    arenas: int = 64  # arenas stepped together; a rollout is one episode of each
+    learning_rate: float = 3e-4
+    epochs: int = 4  # passes over each rollout
+    minibatches: int = 4
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    entropy: float = 0.01
+    value_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: int = 64
+    threads: int = 2  # torch threads (the update dominates: 2 threads on 2 cores make it 1.6x faster)
+
+
+class EntityPolicy(nn.Module):
+    """Actor and centralised critic over the engine's observation parts (shapes without the batch
+    axis: own (7,), agents (A-1, 8), boxes (B, 8), ramps (R, 6), their masks, preparation (1,), local
+    (4, k, k)) and the global state (S,)."""
+
+    def __init__(self, agents: int, boxes: int, ramps: int, local_cells: int, state_size: int, hidden: int):
+        super().__init__()
+        self.own = nn.Sequential(nn.Linear(engine.SELF_FEATURES + 1, hidden), nn.ReLU())
+        self.agent = nn.Linear(engine.AGENT_FEATURES, hidden)
+        self.box = nn.Linear(engine.BOX_FEATURES, hidden)
+        self.ramp = nn.Linear(engine.RAMP_FEATURES, hidden)
+        self.local = nn.Sequential(nn.Linear(engine.LOCAL_CHANNELS * local_cells, hidden), nn.ReLU())
+        self.trunk = nn.Sequential(
+            nn.Linear(3 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+        )
+        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in engine.ACTION_NVEC)
+        self.critic = nn.Sequential(
+            nn.Linear(state_size + engine.SELF_FEATURES, 2 * hidden),
+            nn.ReLU(),
+            nn.Linear(2 * hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 1),
+        )
+
+    def actor_parameters(self) -> list[nn.Parameter]:
+        critic = {id(p) for p in self.critic.parameters()}
+        return [p for p in self.parameters() if id(p) not in critic]
+
+    def features(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        own = self.own(torch.cat([obs["own"], obs["preparation"]], dim=-1))
+        entities = torch.cat(
+            [self.agent(obs["agents"]), self.box(obs["boxes"]), self.ramp(obs["ramps"])], dim=1
+        )
+        visible = torch.cat([obs["agents_mask"], obs["boxes_mask"], obs["ramps_mask"]], dim=1).bool()
+        pooled = attend(own, torch.relu(entities), visible)
+        local = self.local(obs["local"].flatten(1).float())
+        return self.trunk(torch.cat([own, pooled, local], dim=-1))
+
+    def logits(self, obs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        hidden = self.features(obs)
+        return [head(hidden) for head in self.heads]
+
+    def value(self, state: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+        return self.critic(torch.cat([state, own], dim=-1)).squeeze(-1)
+
+
+def attend(query: torch.Tensor, entities: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Dot-product attention of each agent's query (batch, H) over its entities (batch, E, H), hidden
+    ones masked out; an agent that sees nothing gets zeros."""
+    scores = torch.einsum("bh,beh->be", query, entities) / entities.shape[-1] ** 0.5
+    scores = scores.masked_fill(~visible, float("-inf"))
+    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # a row of -inf gives NaN: no entity
+    return torch.einsum("be,beh->bh", weights, entities)
+
+
+def distributions(logits: list[torch.Tensor]) -> list[torch.distributions.Categorical]:
+    return [torch.distributions.Categorical(logits=part) for part in logits]
+
+
+def gae(rewards: np.ndarray, values: np.ndarray, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimates and returns for whole episodes: rewards and values are
+    [T, ...] with the episode ending after step T - 1 (no bootstrap). Returns (advantages, returns)."""
+    advantages = np.zeros_like(rewards)
+    running = np.zeros_like(rewards[0])
+    for t in reversed(range(len(rewards))):
+        next_value = values[t + 1] if t + 1 < len(rewards) else 0.0
+        delta = rewards[t] + gamma * next_value - values[t]
+        running = delta + gamma * lam * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+def clipped_loss(
+    new_logprob: torch.Tensor, old_logprob: torch.Tensor, advantages: torch.Tensor, clip: float
+) -> torch.Tensor:
+    """PPO's clipped surrogate, to minimise."""
+    ratio = torch.exp(new_logprob - old_logprob)
+    return -torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages).mean()
+
+
+class Trainer:
+    """The self-play loop on `config.arenas` arenas of `scenario`: `rollout()` plays one episode in
+    every arena, `update(batch)` learns from it. `learning` says which teams the policy plays and
+    learns for; the others act uniformly at random (to train one team against random opponents)."""
+
+    def __init__(
+        self,
+        scenario: engine.Scenario,
+        view_radius: int,
+        config: PPOConfig,
+        seed: int,
+        learning: tuple[bool, bool] = (True, True),
+    ):
+        self.scenario, self.config, self.view_radius = scenario, config, view_radius
+        n, a = config.arenas, scenario.agents
+        self.arenas = engine.Arenas.allocate(scenario, n)
+        self.arenas.rng[:] = [seed_state(seed * 1_000_003 + i) for i in range(n)]
+        self.generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)  # the network's initial weights
+        k = 2 * view_radius + 1
+        self.net = EntityPolicy(
+            a, scenario.boxes, scenario.ramps, k * k, engine.state_size(scenario), config.hidden
+        )
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate, eps=1e-5)
+        self.learns = np.array(
+            [learning[engine.HIDERS]] * scenario.hiders + [learning[engine.SEEKERS]] * scenario.seekers
+        )
+        self.updates = 0
+
+    def rollout(self) -> dict[str, Any]:
+        """One whole episode in every arena: the observations, states, actions, log-probabilities,
+        values and rewards of every step, [T, N, A, ...], and the episodes' statistics."""
+        s, n, a = self.scenario, self.config.arenas, self.scenario.agents
+        horizon = s.horizon
+        obs = [
+            np.empty((horizon + 1, *part.shape), part.dtype)
+            for part in engine.Observations.allocate(s, n, self.view_radius)
+        ]
+        states = np.empty((horizon, n, engine.state_size(s)), np.float32)
+        actions = np.empty((horizon, n, a, len(engine.ACTION_NVEC)), np.int64)
+        logprobs = np.empty((horizon, n, a), np.float32)
+        values = np.empty((horizon, n, a), np.float32)
+        rewards = np.empty((horizon, n, a), np.float64)
+        engine.reset(self.arenas, s, np.ones(n, np.bool_))
+        engine.observe(self.arenas, s, engine.Observations(*(part[0] for part in obs)))
+        for t in range(horizon):
+            engine.global_state(self.arenas, s, states[t])
+            step_obs = observation_tensors([part[t] for part in obs], n * a)
+            with torch.no_grad():
+                dists = distributions(self.net.logits(step_obs))
+                chosen = torch.stack([sample(d, self.generator) for d in dists], dim=-1)
+                logprobs[t] = log_prob(dists, chosen).view(n, a).numpy()
+                own = step_obs["own"]
+                values[t] = (
+                    self.net.value(torch.from_numpy(states[t]).repeat_interleave(a, 0), own)
+                    .view(n, a)
+                    .numpy()
+                )
+            actions[t] = chosen.view(n, a, -1).numpy()
+            if not self.learns.all():
+                actions[t][:, ~self.learns] = random_actions(self.generator, n, int((~self.learns).sum()))
+            engine.step(
+                self.arenas, s, actions[t], rewards[t], engine.Observations(*(part[t + 1] for part in obs))
+            )
+        stats = {name: float(v.mean()) for name, v in engine.episode_stats(self.arenas, s).items()}
+        return {
+            "obs": [part[:horizon] for part in obs],
+            "states": states,
+            "actions": actions,
+            "logprobs": logprobs,
+            "values": values,
+            "rewards": rewards,
+            "stats": stats,
+        }
+
+    def update(self, batch: dict[str, Any]) -> dict[str, float]:
+        """PPO epochs over one rollout's samples of the learning teams; returns the losses."""
+        c, a = self.config, self.scenario.agents
+        advantages, returns = gae(batch["rewards"], batch["values"].astype(np.float64), c.gamma, c.gae_lambda)
+        keep = np.broadcast_to(self.learns, batch["rewards"].shape).reshape(-1)
+        flat = {
+            name: torch.from_numpy(part.reshape(-1, *part.shape[3:])[keep])
+            for name, part in zip(PARTS_ORDER, batch["obs"], strict=True)
+        }
+        states = torch.from_numpy(
+            np.repeat(batch["states"], a, axis=1).reshape(-1, batch["states"].shape[-1])[keep]
+        )
+        actions = torch.from_numpy(batch["actions"].reshape(-1, len(engine.ACTION_NVEC))[keep])
+        old_logprobs = torch.from_numpy(batch["logprobs"].reshape(-1)[keep])
+        advantages = torch.from_numpy(advantages.reshape(-1)[keep].astype(np.float32))
+        returns = torch.from_numpy(returns.reshape(-1)[keep].astype(np.float32))
+        samples = len(actions)
+        size = samples // c.minibatches
+        totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
+        for _ in range(c.epochs):
+            order = torch.randperm(samples, generator=self.generator)
+            for start in range(0, size * c.minibatches, size):
+                idx = order[start : start + size]
+                obs = {name: part[idx] for name, part in flat.items()}
+                dists = distributions(self.net.logits(obs))
+                new_logprob = log_prob(dists, actions[idx])
+                adv = advantages[idx]
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
+                value_loss = 0.5 * (self.net.value(states[idx], obs["own"]) - returns[idx]).pow(2).mean()
+                entropy = torch.stack([d.entropy() for d in dists]).sum(0).mean()
+                loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy
+                self.optimizer.zero_grad()
+                loss.backward()
+                # The actor and the critic are clipped apart: value errors of tens of points would
+                # otherwise set the shared norm and shrink the policy's gradient to nothing.
+                nn.utils.clip_grad_norm_(self.net.actor_parameters(), c.max_grad_norm)
+                nn.utils.clip_grad_norm_(self.net.critic.parameters(), c.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
+                totals["policy_loss"] += policy_loss.item()
+                totals["value_loss"] += value_loss.item()
+                totals["entropy"] += entropy.item()
+                totals["clip_fraction"] += clipped.float().mean().item()
+        self.updates += 1
+        return {name: value / (c.epochs * c.minibatches) for name, value in totals.items()}
+
+
+def observation_tensors(parts: list[np.ndarray], rows: int) -> dict[str, torch.Tensor]:
+    """One step's observation parts [N, A, ...] as tensors [N * A, ...] (views, no copies)."""
+    return {
+        name: torch.from_numpy(part).reshape(rows, *part.shape[2:])
+        for name, part in zip(PARTS_ORDER, parts, strict=True)
+    }
+
+
+def sample(dist: torch.distributions.Categorical, generator: torch.Generator) -> torch.Tensor:
+    return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+
+
+def log_prob(dists: list[torch.distributions.Categorical], actions: torch.Tensor) -> torch.Tensor:
+    """The joint log-probability of the four action components."""
+    return sum(d.log_prob(actions[:, k]) for k, d in enumerate(dists))
+
+
+def random_actions(generator: torch.Generator, n: int, agents: int) -> np.ndarray:
+    """Uniform actions [n, agents, 4]."""
+    return np.stack(
+        [torch.randint(0, size, (n, agents), generator=generator).numpy() for size in engine.ACTION_NVEC],
+        axis=-1,
+    )
+
+
+TEAMS_LEARNING = {"both": (True, True), "hiders": (True, False), "seekers": (False, True)}
+MODEL, TRAINING = "model.pt", "training.json"
+ENV_TO_PART = {"self": "own"}  # the env's name of a part -> the engine's
+
+
+class SelfPlayPPO:
+    """Self-play PPO on the batched hide-and-seek engine (see the module docstring).
+
+    Parameters: every field of PPOConfig (arenas, learning_rate, epochs, minibatches, gamma,
+    gae_lambda, clip, entropy, value_coef, max_grad_norm, hidden); `learning`: "both" (self-play),
+    "hiders" or "seekers" (that team learns, the other acts at random); `tensorboard`: a directory
+    for TensorBoard logs, or None. The budget counts env steps of one arena (an episode of the
+    quadrant game is 80); every update reports each team's mean return, the episode statistics,
+    the losses and the agent steps per second. It plays the worlds' dict observations.
+    """
+
+    name = "selfplay-ppo"
+
+    def __init__(
+        self,
+        world_id: str,
+        seed: int | None = None,
+        learning: str = "both",
+        tensorboard: str | None = None,
+        **config: Any,
+    ):
+        if not world_id.startswith("gridworlds/HideAndSeek"):
+            raise ValueError(f"selfplay-ppo plays the hide-and-seek worlds, not {world_id}")
+        if learning not in TEAMS_LEARNING:
+            raise ValueError(f"learning must be one of {list(TEAMS_LEARNING)}, got {learning!r}")
+        unknown = set(config) - set(PPOConfig.__dataclass_fields__)
+        if unknown:
+            raise ValueError(
+                f"unknown parameters {sorted(unknown)}; "
+                f"the PPO parameters are {list(PPOConfig.__dataclass_fields__)}"
+            )
+        self.config = check_config(PPOConfig(**config))
+        self.world_id, self.seed, self.learning, self.tensorboard = world_id, seed, learning, tensorboard
+        self.env_kwargs: dict[str, Any] = {}
+        self.trainer: Trainer | None = None
+        self.env_steps = 0
+        self.generator = torch.Generator().manual_seed(seed or 0)  # for act
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "learning": self.learning,
+            "tensorboard": self.tensorboard,
+            **asdict(self.config),
+        }
+
+    def _trainer(self, scenario: engine.Scenario, view_radius: int) -> Trainer:
+        if self.trainer is None:
+            self.trainer = Trainer(
+                scenario, view_radius, self.config, self.seed or 0, TEAMS_LEARNING[self.learning]
+            )
+        return self.trainer
+
+    def learn(self, env: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
+        """Train for `budget` env steps of one arena (whole rollouts); returns the last update's metrics."""
+        env = getattr(env, "unwrapped", env)
+        trainer = self._trainer(env.scenario, env.view_radius)
+        torch.set_num_threads(self.config.threads)
+        per_update = self.config.arenas * env.scenario.horizon
+        writer = tensorboard_writer(self.tensorboard)
+        metrics: dict[str, float] = {}
+        end = self.env_steps + budget
+        try:
+            while self.env_steps < end:
+                start = time.perf_counter()
+                batch = trainer.rollout()
+                losses = trainer.update(batch)
+                self.env_steps += per_update
+                seconds = time.perf_counter() - start
+                metrics = {
+                    **batch["stats"],
+                    **losses,
+                    "agent_steps_per_second": per_update * env.scenario.agents / seconds,
+                }
+                if writer is not None:
+                    for name, value in metrics.items():
+                        writer.add_scalar(name, value, self.env_steps)
+                if callback is not None and callback(self.env_steps, metrics) is False:
+                    break
+        finally:
+            if writer is not None:
+                writer.close()
+        return metrics
+
+    def act(self, observation: Any, info: dict[str, Any]) -> np.ndarray:
+        """One agent's action for its dict observation, sampled from the policy."""
+        if self.trainer is None:
+            raise RuntimeError("this selfplay-ppo agent has no network yet: learn or load it first")
+        if not isinstance(observation, dict):
+            raise ValueError("selfplay-ppo plays the dict observations (observation='dict')")
+        obs = {
+            ENV_TO_PART.get(name, name): torch.as_tensor(np.asarray(part))[None]
+            for name, part in observation.items()
+        }
+        with torch.no_grad():
+            dists = distributions(self.trainer.net.logits(obs))
+        return np.array([sample(d, self.generator).item() for d in dists], dtype=np.int64)
+
+    def save(self, path: str | Path) -> None:
+        if self.trainer is None:
+            raise RuntimeError("nothing to save: this selfplay-ppo agent has not learned yet")
+        t = self.trainer
+        with atomic.directory(path) as tmp:
+            torch.save(
+                {
+                    "net": t.net.state_dict(),
+                    "optimizer": t.optimizer.state_dict(),
+                    "generator": t.generator.get_state(),
+                },
+                tmp / MODEL,
+            )
+            state = {
+                "scenario": asdict(t.scenario),
+                "view_radius": t.view_radius,
+                "updates": t.updates,
+                "env_steps": self.env_steps,
+                "arena_rngs": [int(r) for r in t.arenas.rng],
+            }
+            (tmp / TRAINING).write_text(json.dumps(state))
+            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SelfPlayPPO:
+        path = Path(path)
+        manifest = read_manifest(path)
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
+        state = json.loads((path / TRAINING).read_text())
+        trainer = agent._trainer(engine.Scenario(**state["scenario"]).check(), state["view_radius"])
+        saved = torch.load(path / MODEL, weights_only=True)
+        trainer.net.load_state_dict(saved["net"])
+        trainer.optimizer.load_state_dict(saved["optimizer"])
+        trainer.generator.set_state(saved["generator"])
+        trainer.arenas.rng[:] = np.array(state["arena_rngs"], dtype=np.uint64)
+        trainer.updates = state["updates"]
+        agent.env_steps = state["env_steps"]
+        return agent
+
+
+def check_config(config: PPOConfig) -> PPOConfig:
+    """The config, or a ValueError naming a field out of its range."""
+    for name in ("arenas", "epochs", "minibatches", "hidden", "threads"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("learning_rate", "clip", "max_grad_norm"):
+        if not isinstance(getattr(config, name), int | float) or not getattr(config, name) > 0:
+            raise ValueError(f"{name} must be a positive number, got {getattr(config, name)!r}")
+    for name in ("gamma", "gae_lambda"):
+        if not isinstance(getattr(config, name), int | float) or not 0 <= getattr(config, name) <= 1:
+            raise ValueError(f"{name} must be a number from 0 to 1, got {getattr(config, name)!r}")
+    for name in ("entropy", "value_coef"):
+        if not isinstance(getattr(config, name), int | float) or getattr(config, name) < 0:
+            raise ValueError(f"{name} must be a non-negative number, got {getattr(config, name)!r}")
+    return config
+
+
+def tensorboard_writer(directory: str | None) -> Any:
+    """A TensorBoard SummaryWriter on `directory`, or None when no directory is given."""
+    if directory is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(directory)

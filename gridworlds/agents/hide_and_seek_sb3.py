@@ -1,0 +1,288 @@
+"""Self-play PPO for hide-and-seek through stable-baselines3 and SuperSuit: a baseline for SB3 users.
+
+    make_agent("sb3-selfplay", "gridworlds/HideAndSeekQuadrant-v0", seed=0, n_envs=8, observation="flat")
+
+One SB3 PPO model plays every agent of both teams (the team flag is in each observation). SuperSuit
+turns the pettingzoo ParallelEnv into a vector env with one sub-env per agent
+(`pettingzoo_env_to_vec_env_v1`) and concatenates `n_envs` copies of it (`concat_vec_envs_v1`), so
+an SB3 timestep is one agent-step, and one step of the vector env is one step of `n_envs` arenas.
+The budget of `learn` counts arena steps, as for every other learner of the suite.
+
+The episode's end at the horizon is a truncation (the env never terminates), so the SB3 env marks
+it "TimeLimit.truncated" and PPO bootstraps from the final observation there.
+torch, stable-baselines3 and SuperSuit are imported only when this module is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import supersuit as ss
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.sb3 import MODEL_FILE, _Reporter
+from gridworlds.engines.hide_and_seek import EPISODE_STATS
+from gridworlds.envs.checks import check_choice, check_positive_int, check_seed
+from gridworlds.envs.hide_and_seek import OBSERVATIONS, PARTS, HideAndSeekEnv
+from gridworlds.registry import make
+
+POLICIES = {"flat": "MlpPolicy", "dict": "MultiInputPolicy"}
+
+
+def _check_positive_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+class _SelfPlayVecEnv(VecEnvWrapper):
+    """SuperSuit's SB3 vector env with what SB3 expects of it and it lacks: `seed()` (copy i of the
+    arena is reset with seed + i at the next reset; SuperSuit copies the env by pickling it, so
+    unseeded copies would all draw the same worlds), and "TimeLimit.truncated" in the infos of the
+    step that ends an episode (always at the horizon), so that PPO bootstraps there."""
+
+    def __init__(self, venv: VecEnv):
+        self._next_seed: int | None = None
+        super().__init__(venv)
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        if attr_name == "render_mode":  # SuperSuit's concatenated env answers no get_attr
+            return [None] * self.num_envs
+        return super().get_attr(attr_name, indices)
+
+    def seed(self, seed: int | None = None) -> list[int | None]:
+        self._next_seed = seed
+        copies = len(self.venv.venv.vec_envs)
+        return [None if seed is None else seed + i for i in range(copies)]
+
+    def reset(self) -> Any:
+        seed, self._next_seed = self._next_seed, None
+        observations, self.reset_infos = self.venv.venv.reset(seed=seed)  # the gymnasium ConcatVecEnv
+        return observations
+
+    def step_wait(self) -> Any:
+        observations, rewards, dones, infos = self.venv.step_wait()
+        for done, info in zip(dones, infos, strict=True):
+            if done:
+                info["TimeLimit.truncated"] = True
+        return observations, rewards, dones, infos
+
+
+class _TeamReporter(_Reporter):
+    """After each rollout, hands the runner's callback the arena steps so far and the means over the
+    episodes finished since the last report (the previous means if none finished) of each team's
+    return and the other EPISODE_STATS, the episode length, and agent_steps_per_second (agent-steps
+    collected and learned from per second since the previous report)."""
+
+    def __init__(self, callback: Callback | None, agents: int):
+        super().__init__(callback)
+        self.agents = agents
+        self.episodes: list[dict[str, float]] = []
+        self.clock = 0.0
+        self.clock_steps = 0
+        self.speed: dict[str, float] = {}
+
+    def _on_training_start(self) -> None:
+        self.clock, self.clock_steps = time.perf_counter(), self.num_timesteps
+
+    def _on_step(self) -> bool:
+        # Every agent of an arena carries the same episode stats: read the first agent's of each copy.
+        for info in self.locals["infos"][:: self.agents]:
+            if "episode" in info:
+                self.episodes.append(info["episode"])
+        return not self.stop
+
+    def _on_rollout_end(self) -> None:
+        if self.episodes:
+            self.last = {
+                name: float(np.mean([episode[name] for episode in self.episodes])) for name in EPISODE_STATS
+            }
+            self.last["episode_length"] = float(np.mean([episode["l"] for episode in self.episodes]))
+            self.episodes = []
+        elapsed = time.perf_counter() - self.clock
+        self.speed = {"agent_steps_per_second": (self.num_timesteps - self.clock_steps) / max(elapsed, 1e-9)}
+        metrics = {**self.last, **self.speed}
+        if self.callback is not None and self.callback(self.num_timesteps // self.agents, metrics) is False:
+            self.stop = True
+        # The callback's time (evaluations, checkpoints) does not count against the learner's speed.
+        self.clock, self.clock_steps = time.perf_counter(), self.num_timesteps
+
+
+class SuperSuitPPO:
+    """Self-play stable-baselines3 PPO, one model for every agent, over SuperSuit's vector envs.
+
+    Arguments: `n_envs` (copies of the arena stepped together; the SB3 vector env has n_envs x agents
+    sub-envs), PPO's `learning_rate`, `n_steps` (steps per sub-env per rollout), `batch_size`,
+    `n_epochs`, `gamma`, `ent_coef`, `seed`, `observation` ("flat": MlpPolicy over the flat vector;
+    "dict": MultiInputPolicy over the observation's parts; its default extractor flattens and
+    concatenates them in the flat order, so it learns the same network as "flat"), `deterministic`
+    (the most likely action when acting, else a sample), and `threads` (torch threads while learning:
+    the policy's batches are small, and on a busy 2-core machine 2 threads made learning 10-40 times
+    slower than 1)."""
+
+    name = "sb3-selfplay"
+
+    def __init__(
+        self,
+        world_id: str,
+        seed: int | None = None,
+        n_envs: int = 8,
+        learning_rate: float = 3e-4,
+        n_steps: int = 128,
+        batch_size: int = 1024,
+        n_epochs: int = 4,
+        gamma: float = 0.99,
+        ent_coef: float = 0.01,
+        observation: str = "flat",
+        deterministic: bool = True,
+        threads: int = 1,
+    ):
+        self.world_id = world_id
+        self.seed = check_seed(seed)
+        self.n_envs = check_positive_int("n_envs", n_envs)
+        self.learning_rate = _check_positive_number("learning_rate", learning_rate)
+        self.n_steps = check_positive_int("n_steps", n_steps)
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        if self.batch_size < 2:  # SB3 normalises advantages over a minibatch
+            raise ValueError(f"batch_size must be at least 2, got {batch_size!r}")
+        self.n_epochs = check_positive_int("n_epochs", n_epochs)
+        if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.number) or not 0 < gamma <= 1:
+            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
+        self.gamma = float(gamma)
+        if isinstance(ent_coef, bool) or not isinstance(ent_coef, int | float | np.number) or ent_coef < 0:
+            raise ValueError(f"ent_coef must be a non-negative number, got {ent_coef!r}")
+        self.ent_coef = float(ent_coef)
+        self.observation = check_choice("observation", observation, OBSERVATIONS)
+        if not isinstance(deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {deterministic!r}")
+        self.deterministic = deterministic
+        self.threads = check_positive_int("threads", threads)
+        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
+        self.model: PPO | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "n_envs": self.n_envs,
+            "learning_rate": self.learning_rate,
+            "n_steps": self.n_steps,
+            "batch_size": self.batch_size,
+            "n_epochs": self.n_epochs,
+            "gamma": self.gamma,
+            "ent_coef": self.ent_coef,
+            "observation": self.observation,
+            "deterministic": self.deterministic,
+            "threads": self.threads,
+        }
+
+    def _arena(self, env: HideAndSeekEnv | None) -> HideAndSeekEnv:
+        """A fresh arena with `env`'s arguments (or the checkpoint's, without env) and this agent's
+        observation form; its arguments become the ones the checkpoints record."""
+        env = getattr(env, "unwrapped", env)
+        if env is None:
+            kwargs = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
+            env = make(self.world_id, **kwargs)
+        if not isinstance(env, HideAndSeekEnv):
+            raise ValueError(f"sb3-selfplay plays hide-and-seek worlds, got {type(env).__name__}")
+        self.env_kwargs = {
+            **dataclasses.asdict(env.scenario),
+            "view_radius": env.view_radius,
+            "observation": self.observation,
+        }
+        return HideAndSeekEnv(**self.env_kwargs)
+
+    def _vector_env(self, arena: HideAndSeekEnv) -> _SelfPlayVecEnv:
+        vec_env = ss.concat_vec_envs_v1(
+            ss.pettingzoo_env_to_vec_env_v1(arena), self.n_envs, num_cpus=0, base_class="stable_baselines3"
+        )
+        return _SelfPlayVecEnv(vec_env)
+
+    def learn(
+        self, env: HideAndSeekEnv | None, budget: int, callback: Callback | None = None
+    ) -> dict[str, float]:
+        """Train for `budget` more arena steps (budget x agents SB3 timesteps) on copies of `env`'s
+        world; return the last metrics."""
+        arena = self._arena(env)
+        agents = len(arena.possible_agents)
+        vec_env = self._vector_env(arena)
+        if self.model is None:
+            self.model = PPO(
+                POLICIES[self.observation],
+                vec_env,
+                learning_rate=self.learning_rate,
+                n_steps=self.n_steps,
+                batch_size=self.batch_size,
+                n_epochs=self.n_epochs,
+                gamma=self.gamma,
+                ent_coef=self.ent_coef,
+                seed=self.seed,
+                device="cpu",
+                verbose=0,
+            )
+        else:
+            self.model.set_env(vec_env)
+            if self.seed is not None:  # resumed: new worlds and samples, the same for the same seed
+                entropy = np.random.SeedSequence([self.seed, self.model.num_timesteps])
+                self.model.set_random_seed(int(entropy.generate_state(1)[0] % 2**31))
+        if self.seed is None:
+            vec_env.seed(int(np.random.SeedSequence().generate_state(1)[0] % 2**31))
+        reporter = _TeamReporter(callback, agents)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            self.model.learn(total_timesteps=budget * agents, callback=reporter, reset_num_timesteps=False)
+        finally:
+            torch.set_num_threads(threads)
+            vec_env.close()
+        return {"steps": float(self.model.num_timesteps // agents), **reporter.last, **reporter.speed}
+
+    def act(self, observation: Any, info: dict[str, Any]) -> np.ndarray:
+        """The model's action, int64 [4], for one agent's observation in either form."""
+        if self.model is None:
+            raise RuntimeError("this sb3-selfplay agent has not learned yet: call learn() or load one")
+        action, _ = self.model.predict(self._as_model_input(observation), deterministic=self.deterministic)
+        return np.asarray(action, dtype=np.int64)
+
+    def _as_model_input(self, observation: Any) -> Any:
+        """The observation in the form the model reads: flattened (the parts in PARTS order) or split
+        into its parts, when the env plays the other form than the agent learned with."""
+        space = self.model.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            if isinstance(observation, dict):
+                return observation
+            flat, parts, start = np.asarray(observation, dtype=np.float32), {}, 0
+            for name in PARTS:
+                part = space[name]
+                size = int(np.prod(part.shape))
+                parts[name] = flat[start : start + size].reshape(part.shape).astype(part.dtype)
+                start += size
+            return parts
+        if isinstance(observation, dict):
+            return np.concatenate([np.asarray(observation[name]).ravel() for name in PARTS], dtype=np.float32)
+        return observation
+
+    def save(self, path: str | Path) -> None:
+        if self.model is None:
+            raise RuntimeError("nothing to save: this sb3-selfplay agent has not learned yet")
+        with atomic.directory(path) as tmp:
+            self.model.save(tmp / MODEL_FILE)
+            # It plays the world in the observation form it learned with (viewers build it so).
+            env = {**self.env_kwargs, "observation": self.observation}
+            write_manifest(tmp, self.name, self.world_id, self.params(), env)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SuperSuitPPO:
+        manifest = read_manifest(path)
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
+        agent.model = PPO.load(Path(path) / MODEL_FILE, device="cpu")
+        return agent

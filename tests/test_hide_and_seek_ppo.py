@@ -1,0 +1,171 @@
+"""Self-play PPO on the batched hide-and-seek engine: its pieces by hand, learning, checkpoints."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import gridworlds  # noqa: E402
+from gridworlds.agents import load_agent, make_agent  # noqa: E402
+from gridworlds.agents.hide_and_seek_ppo import attend, clipped_loss, gae  # noqa: E402
+
+QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
+
+
+def test_gae_matches_a_hand_computation():
+    rewards = np.array([[1.0], [0.0], [2.0]])
+    values = np.array([[0.5], [0.2], [0.1]])
+    gamma, lam = 0.9, 0.8
+    # deltas: r_t + gamma V_{t+1} - V_t, with no value after the last step
+    d2 = 2.0 - 0.1
+    d1 = 0.0 + 0.9 * 0.1 - 0.2
+    d0 = 1.0 + 0.9 * 0.2 - 0.5
+    a2 = d2
+    a1 = d1 + gamma * lam * a2
+    a0 = d0 + gamma * lam * a1
+    advantages, returns = gae(rewards, values, gamma, lam)
+    np.testing.assert_allclose(advantages[:, 0], [a0, a1, a2])
+    np.testing.assert_allclose(returns[:, 0], [a0 + 0.5, a1 + 0.2, a2 + 0.1])
+
+
+def test_the_clipped_loss_stops_the_ratio_at_the_clip():
+    old = torch.zeros(4)
+    new = torch.log(torch.tensor([1.5, 0.5, 1.1, 0.9]))
+    advantages = torch.tensor([1.0, -1.0, 1.0, -1.0])
+    # ratio 1.5 with A > 0 counts as 1.2; 0.5 with A < 0 as 0.8 (the pessimistic side); inside: itself.
+    expected = -torch.tensor([1.2 * 1.0, 0.8 * -1.0, 1.1 * 1.0, 0.9 * -1.0]).mean()
+    assert clipped_loss(new, old, advantages, 0.2).item() == pytest.approx(expected.item())
+    # Outside on the side that lowers the objective, the ratio is not clipped.
+    assert clipped_loss(torch.log(torch.tensor([0.5])), torch.zeros(1), torch.tensor([1.0]), 0.2).item() == (
+        pytest.approx(-0.5)
+    )
+
+
+def test_attention_ignores_hidden_entities_and_gives_zeros_when_nothing_is_seen():
+    generator = torch.Generator().manual_seed(0)
+    query = torch.randn(3, 8, generator=generator)
+    entities = torch.randn(3, 5, 8, generator=generator)
+    visible = torch.tensor([[1, 1, 0, 0, 1], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]]).bool()
+    pooled = attend(query, entities, visible)
+    changed = entities.clone()
+    changed[~visible] = 100.0  # what the agents do not see
+    np.testing.assert_allclose(attend(query, changed, visible), pooled)
+    assert (pooled[1] == 0).all()
+    np.testing.assert_allclose(pooled[2], entities[2, 0], rtol=1e-6)  # one entity seen: itself
+
+
+def test_parameters_are_checked_by_name():
+    with pytest.raises(ValueError, match="learning must be one of"):
+        make_agent("selfplay-ppo", QUADRANT, learning="everyone")
+    with pytest.raises(ValueError, match="arenas must be a positive integer"):
+        make_agent("selfplay-ppo", QUADRANT, arenas=0)
+    with pytest.raises(ValueError, match="gamma must be a number from 0 to 1"):
+        make_agent("selfplay-ppo", QUADRANT, gamma=1.5)
+    with pytest.raises(ValueError, match=r"unknown parameters \['arena'\]; the PPO parameters are"):
+        make_agent("selfplay-ppo", QUADRANT, arena=4)
+    agent = make_agent("selfplay-ppo", QUADRANT)
+    with pytest.raises(RuntimeError, match="learn or load"):
+        agent.act({}, {})
+
+
+def small_agent(**params):
+    defaults = {"arenas": 8, "epochs": 2, "minibatches": 2, "hidden": 16, "threads": 1}
+    return make_agent("selfplay-ppo", QUADRANT, seed=3, **(defaults | params))
+
+
+def test_learning_reports_team_statistics_and_resumes_exactly(tmp_path):
+    env = gridworlds.make(QUADRANT, horizon=20)
+    reports = []
+    straight = small_agent()
+    straight.learn(env, 8 * 20 * 4, lambda steps, metrics: reports.append((steps, metrics)))
+    assert [steps for steps, _ in reports] == [160, 320, 480, 640]
+    metrics = reports[-1][1]
+    for name in ("hider_reward", "seeker_reward", "boxes_locked_prep", "hider_seen_fraction", "entropy"):
+        assert np.isfinite(metrics[name])
+    assert metrics["agent_steps_per_second"] > 0
+
+    halves = small_agent()
+    halves.learn(env, 8 * 20 * 2)
+    halves.save(tmp_path / "checkpoint")
+    resumed = load_agent(tmp_path / "checkpoint")
+    resumed.learn(env, 8 * 20 * 2)
+    for a, b in zip(straight.trainer.net.parameters(), resumed.trainer.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.env_steps == straight.env_steps == 640
+
+
+def test_a_trained_agent_plays_every_seat_of_the_env():
+    env = gridworlds.make(QUADRANT, horizon=12)
+    agent = small_agent()
+    agent.learn(env, 8 * 12)
+    observations, _ = env.reset(seed=1)
+    while env.agents:
+        actions = {name: agent.act(observations[name], {}) for name in env.agents}
+        assert all(env.action_space(name).contains(action) for name, action in actions.items())
+        observations, *_ = env.step(actions)
+    with pytest.raises(ValueError, match="dict observations"):
+        agent.act(np.zeros(10, np.float32), {})
+
+
+@pytest.mark.slow
+def test_seekers_learn_to_find_random_hiders():
+    env = gridworlds.make(QUADRANT)
+    rewards = []
+    agent = make_agent("selfplay-ppo", QUADRANT, seed=0, arenas=32, learning="seekers")
+    agent.learn(env, 32 * 80 * 40, lambda steps, metrics: rewards.append(metrics["seeker_reward"]))
+    assert np.mean(rewards[-5:]) > np.mean(rewards[:5]) + 10
+
+
+def test_phase_detection_marks_the_first_sustained_crossing():
+    from gridworlds.runner.hide_and_seek_study import SMOOTHING, detect_phases
+
+    steps = list(range(0, 100_000, 1000))
+    seeker = [-40.0] * 30 + [-15.0] * 70  # a rise of 25 from report 30
+    doors = [0.0] * 60 + [0.9] * 40
+    series = {"seeker_reward": seeker, "doors_locked_prep": doors, "ramp_move": [0.5] * 100}
+    found = detect_phases(steps, series)
+    assert SMOOTHING == 10
+    # The moving average over 10 reports gains 2.5 a report after the jump: a rise of 10 after 4.
+    assert found["seekers chase"] == steps[30 + 4 - 1]
+    # It gains 0.09 a report after the doors' jump: 0.5 after 6.
+    assert found["hiders build forts"] == steps[60 + 6 - 1]
+    assert found["seekers use ramps"] is None and found["hiders lock ramps"] is None
+
+
+def test_the_quadrant_experiment_trains_evaluates_and_feeds_the_phases_study(tmp_path):
+    from gridworlds.runner import run_experiment
+
+    root = Path(__file__).parents[1] / "experiments"
+    tiny = [
+        "train.budget=2560",
+        "train.checkpoint_every=1280",
+        "eval.episodes=2",
+        "agents.0.params.arenas=16",
+        "agents.0.params.hidden=16",
+        "agents.0.params.threads=1",
+        f"agents.0.params.tensorboard={str(tmp_path / 'tb')!r}",
+    ]
+    summary = run_experiment(root / "hide-and-seek-quadrant.toml", tiny, runs_dir=tmp_path)
+    evaluation = summary["agents"]["ppo"]
+    assert evaluation["steps"]["mean"] == 2560 and evaluation["eval/length_mean"]["mean"] == 80
+    assert "eval/doors_locked_prep_mean" in evaluation
+    run = tmp_path / "hide-and-seek-quadrant" / "0"
+    assert (run / "checkpoint-ppo" / "model.pt").is_file() and any((tmp_path / "tb").iterdir())
+    rows = (run / "metrics.csv").read_text()
+    assert "seeker_reward" in rows
+    study = root / "hide-and-seek-phases.toml"
+    rows = run_experiment(study, [f"study.run={str(run)!r}"], runs_dir=tmp_path)["rows"]
+    assert [row["phase"] for row in rows] == [
+        "seekers chase", "hiders build forts", "seekers use ramps", "hiders lock ramps"
+    ]  # fmt: skip
+    assert (tmp_path / "hide-and-seek-phases" / "phases.png").stat().st_size > 0
+
+
+def test_evaluation_plays_every_seat_of_a_parallel_world():
+    from gridworlds.runner.evaluate import evaluate
+
+    result = evaluate(make_agent("random", QUADRANT, seed=0), QUADRANT, {"horizon": 12}, 3, seed=0)
+    assert result["length_mean"] == 12
+    assert {"hider_reward_mean", "seeker_reward_mean", "doors_locked_prep_mean"} <= set(result)

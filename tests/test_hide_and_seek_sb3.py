@@ -1,0 +1,176 @@
+"""The stable-baselines3 + SuperSuit self-play baseline for hide-and-seek (`sb3-selfplay`)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("supersuit")
+pytest.importorskip("stable_baselines3")
+
+import gridworlds  # noqa: E402
+from gridworlds.agents import MANIFEST  # noqa: E402
+from gridworlds.agents.hide_and_seek_sb3 import SuperSuitPPO  # noqa: E402
+from gridworlds.engines.hide_and_seek import EPISODE_STATS  # noqa: E402
+
+QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
+HORIZON = 16
+# One rollout: 16 steps x 2 copies x 4 agents = 128 agent-steps = 32 arena steps.
+TINY = {"n_envs": 2, "n_steps": 16, "batch_size": 64, "n_epochs": 1}
+BUDGET = 512  # arena steps: 2048 agent-steps, 16 rollouts
+
+
+def quadrant(observation: str = "dict"):
+    return gridworlds.make(QUADRANT, horizon=HORIZON, observation=observation)
+
+
+def observations(observation: str, seed: int = 3, steps: int = 5) -> list:
+    """Some observations of one agent (hider_0) and one seeker along a random walk."""
+    env = quadrant(observation)
+    found, _ = env.reset(seed=seed)
+    seen = []
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        seen += [found["hider_0"], found["seeker_1"]]
+        actions = {agent: rng.integers(0, [5, 3, 2, 3]) for agent in env.agents}
+        found, *_ = env.step(actions)
+    return seen
+
+
+def valid(action) -> bool:
+    action = np.asarray(action)
+    return (
+        action.shape == (4,)
+        and action.dtype.kind in "iu"
+        and bool(np.all((action >= 0) & (action < [5, 3, 2, 3])))
+    )
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A flat agent after a tiny learn, with every report of its callback."""
+    agent = SuperSuitPPO(QUADRANT, seed=0, **TINY)
+    reports = []
+    final = agent.learn(quadrant(), BUDGET, lambda steps, metrics: reports.append((steps, metrics)))
+    return agent, reports, final
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("n_envs", 0),
+        ("n_envs", 2.5),
+        ("learning_rate", 0),
+        ("learning_rate", "fast"),
+        ("n_steps", -1),
+        ("batch_size", 1),
+        ("n_epochs", 0),
+        ("gamma", 1.5),
+        ("gamma", 0),
+        ("ent_coef", -0.1),
+        ("seed", -1),
+        ("observation", "pixels"),
+        ("deterministic", "yes"),
+        ("threads", 0),
+    ],
+)
+def test_bad_parameters_name_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        SuperSuitPPO(QUADRANT, **{field: value})
+
+
+def test_act_before_learning_says_so():
+    with pytest.raises(RuntimeError, match="not learned"):
+        SuperSuitPPO(QUADRANT).act(observations("flat")[0], {})
+
+
+def test_learn_reports_team_metrics_each_rollout(trained):
+    agent, reports, final = trained
+    steps = [step for step, _ in reports]
+    assert steps == [32 * (k + 1) for k in range(BUDGET // 32)]  # arena steps, one report a rollout
+    assert final["steps"] == BUDGET == agent.model.num_timesteps // 4
+    prep = round(0.4 * HORIZON)
+    for _, metrics in reports:
+        assert set(EPISODE_STATS) | {"episode_length", "agent_steps_per_second"} <= set(metrics)
+        assert metrics["episode_length"] == HORIZON
+        assert metrics["agent_steps_per_second"] > 0
+        # +-1 a step after preparation, the teams opposite; leaving the area only costs (-10).
+        assert metrics["hider_reward"] + metrics["seeker_reward"] <= 1e-9
+        assert -HORIZON * 11 <= metrics["hider_reward"] <= HORIZON - prep
+        assert -HORIZON * 11 <= metrics["seeker_reward"] <= HORIZON - prep
+        assert 0 <= metrics["hider_seen_fraction"] <= 1
+    assert set(EPISODE_STATS) <= set(final)
+
+
+def test_callback_false_stops_learning_early():
+    agent = SuperSuitPPO(QUADRANT, seed=1, **TINY)
+    reports = []
+
+    def callback(steps, metrics):
+        reports.append(steps)
+        return len(reports) < 2
+
+    final = agent.learn(quadrant(), BUDGET, callback)
+    assert reports == [32, 64]
+    assert final["steps"] <= 64 + TINY["n_envs"]  # stops at the next step (of every copy) after it
+
+
+@pytest.mark.parametrize("form", ["flat", "dict"])
+def test_act_returns_valid_actions_for_both_observation_forms(trained, form):
+    flat_agent = trained[0]
+    dict_agent = SuperSuitPPO(QUADRANT, seed=0, observation="dict", **TINY)
+    dict_agent.learn(quadrant(), 32)  # one rollout
+    for agent in (flat_agent, dict_agent):
+        for observation in observations(form):
+            assert valid(agent.act(observation, {}))
+    # Either form of the same observation gives the same action.
+    for agent in (flat_agent, dict_agent):
+        for flat, parts in zip(observations("flat"), observations("dict"), strict=True):
+            assert np.array_equal(agent.act(flat, {}), agent.act(parts, {}))
+
+
+def test_save_load_round_trip_and_resume(trained, tmp_path):
+    agent = trained[0]
+    agent.save(tmp_path / "checkpoint")
+    manifest = json.loads((tmp_path / "checkpoint" / MANIFEST).read_text())
+    assert manifest["name"] == "sb3-selfplay"
+    assert manifest["params"]["observation"] == "flat"
+    assert manifest["env"]["horizon"] == HORIZON and manifest["env"]["observation"] == "flat"
+    assert gridworlds.make(QUADRANT, **manifest["env"]).scenario.horizon == HORIZON
+
+    loaded = SuperSuitPPO.load(tmp_path / "checkpoint")
+    assert loaded.params() == agent.params()
+    for observation in observations("flat") + observations("dict", seed=4):
+        assert np.array_equal(loaded.act(observation, {}), agent.act(observation, {}))
+
+    # Learning goes on from the saved steps, on the world the checkpoint records when given none.
+    reports = []
+    final = loaded.learn(None, 64, lambda steps, metrics: reports.append(steps))
+    assert reports == [BUDGET + 32, BUDGET + 64]
+    assert final["steps"] == BUDGET + 64
+
+
+def test_same_seed_same_learning():
+    def first_report(seed):
+        reports = []
+        SuperSuitPPO(QUADRANT, seed=seed, **TINY).learn(quadrant(), 64, lambda s, m: reports.append(m))
+        return {k: v for k, v in reports[-1].items() if k != "agent_steps_per_second"}
+
+    assert first_report(5) == first_report(5)
+
+
+def test_registered_name_builds_and_loads_it(tmp_path):
+    from gridworlds.agents import AGENTS, load_agent, make_agent
+
+    if "sb3-selfplay" not in AGENTS:
+        pytest.skip("sb3-selfplay is not registered in gridworlds.agents.AGENTS yet")
+    agent = make_agent("sb3-selfplay", QUADRANT, seed=0, **TINY)
+    assert isinstance(agent, SuperSuitPPO)
+    agent.learn(quadrant(), 32)
+    agent.save(tmp_path / "checkpoint")
+    observation = observations("flat")[0]
+    assert np.array_equal(
+        load_agent(tmp_path / "checkpoint").act(observation, {}), agent.act(observation, {})
+    )
