@@ -111,11 +111,13 @@ def test_a_trained_agent_plays_every_seat_of_the_env():
 
 @pytest.mark.slow
 def test_seekers_learn_to_find_random_hiders():
+    # Measured: the seekers' return climbs from -39 to -20 (a hider seen in 33% of the steps instead
+    # of 17%) over 665,600 env steps, about 6 minutes.
     env = gridworlds.make(QUADRANT)
     rewards = []
-    agent = make_agent("selfplay-ppo", QUADRANT, seed=0, arenas=32, learning="seekers")
-    agent.learn(env, 32 * 80 * 40, lambda steps, metrics: rewards.append(metrics["seeker_reward"]))
-    assert np.mean(rewards[-5:]) > np.mean(rewards[:5]) + 10
+    agent = make_agent("selfplay-ppo", QUADRANT, seed=0, arenas=64, learning="seekers")
+    agent.learn(env, 64 * 80 * 130, lambda steps, metrics: rewards.append(metrics["seeker_reward"]))
+    assert np.mean(rewards[-10:]) > np.mean(rewards[:10]) + 8
 
 
 def test_phase_detection_marks_the_first_sustained_crossing():
