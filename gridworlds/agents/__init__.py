@@ -71,6 +71,10 @@ AGENTS: dict[str, dict[str, str]] = {
         "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
         "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
     },
+    "rllib-ppo": {
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
+    },
     "scripted": {
         "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
         "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",

@@ -1,0 +1,366 @@
+"""Self-play PPO for hide-and-seek on Ray RLlib: the same experiment, for users who outgrow one machine.
+
+    make_agent("rllib-ppo", "gridworlds/HideAndSeekQuadrant-v0", seed=0, num_env_runners=0)
+
+RLlib's multi-agent PPO with ONE shared policy ("shared": the policy mapping sends every agent id of
+both teams to it; the team flag is in each observation) over the pettingzoo ParallelEnv, wrapped by
+RLlib's `ParallelPettingZooEnv` and registered with `ray.tune.registry.register_env`, with flat
+observations. It runs on RLlib's new API stack (RLModule, Learner, EnvRunner and ConnectorV2, the
+default of ray 2.60; PPO's old stack is deprecated there): a default torch PPO RLModule with a
+MultiCategorical head over MultiDiscrete([5, 3, 2, 3]). PPO bootstraps from the value of the last
+observation at the horizon, a truncation.
+
+`num_env_runners=0` samples in the learner's own process (Ray's `local_mode` was removed, and this is
+what replaced it), with `train_batch_size` env steps of one arena per `algo.train()` iteration. RLlib
+still needs a Ray runtime: with `address=None` the agent starts a small local one (no dashboard, one
+CPU per env runner) unless the process is already connected to one (a Ray task of `gridworlds run
+--ray`); with an address it joins that cluster (`ray.init(address=...)`), whose workers must be able
+to import gridworlds (installed there, or shipped with a runtime_env). The Ray runtime it starts lives
+until `ray.shutdown()` or the end of the process; `close()` stops the algorithm.
+
+The budget of `learn` counts arena steps, as for every other learner of the suite (RLlib's env steps:
+one step of the ParallelEnv, that is `agents` agent-steps); an iteration that crosses the budget is
+finished, so learning stops at most `train_batch_size` steps past it. After each iteration the
+callback gets the means, over the episodes finished in that iteration (the previous means if none
+finished), of each team's return and the other EPISODE_STATS from the episode's last infos, the
+episode length, and agent_steps_per_second.
+
+A checkpoint directory holds RLlib's checkpoint (`Algorithm.save_to_path`) in `rllib/` beside
+`agent.json`. `load` reads only the policy's RLModule from it (no Ray needed to act); the first
+`learn` after a load builds the algorithm and restores all of it (weights, optimiser, counters).
+ray[rllib] and torch are imported only when this module is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+import torch
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.callbacks.callbacks import RLlibCallback
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+from ray.tune.registry import register_env
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.engines.hide_and_seek import EPISODE_STATS
+from gridworlds.envs.checks import check_positive_int, check_seed
+from gridworlds.envs.hide_and_seek import PARTS, HideAndSeekEnv
+from gridworlds.registry import make
+
+ENV_NAME = "gridworlds-hide-and-seek-rllib"  # the name the env is registered under with Ray Tune
+POLICY = "shared"  # the one policy (RLModule id) that every agent plays
+CHECKPOINT_DIR = "rllib"  # RLlib's checkpoint inside the agent's checkpoint directory
+STATS_KEY = "gridworlds"  # where the episode statistics go in the env runners' results
+# The shared policy's RLModule inside RLlib's checkpoint.
+MODULE_PATH = (COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, POLICY)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _create_env(config: dict[str, Any]) -> ParallelPettingZooEnv:
+    """The env creator registered with Ray Tune: the arena with the agent's world arguments."""
+    return ParallelPettingZooEnv(HideAndSeekEnv(**dict(config)))
+
+
+def _shared_policy(agent_id: str, *args: Any, **kwargs: Any) -> str:
+    """RLlib's policy mapping: every agent of both teams plays the one shared policy."""
+    return POLICY
+
+
+class _EpisodeStats(RLlibCallback):
+    """Logs, on the env runners, each finished episode's statistics from its last infos (every agent
+    carries the same; each its own return "r"): sums and an episode count, reduced (summed) over env
+    runners once per iteration, so that the learner divides them into exact means."""
+
+    def on_episode_end(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
+        if metrics_logger is None:
+            return
+        for info in episode.get_infos(-1).values():
+            stats = info.get("episode") if isinstance(info, dict) else None
+            if stats:
+                metrics_logger.log_value((STATS_KEY, "episodes"), 1, reduce="sum")
+                metrics_logger.log_value((STATS_KEY, "l"), float(stats["l"]), reduce="sum")
+                for name in EPISODE_STATS:
+                    metrics_logger.log_value((STATS_KEY, name), float(stats[name]), reduce="sum")
+                return
+
+
+def _episode_means(result: dict[str, Any]) -> dict[str, float]:
+    """The iteration's episode means from `_EpisodeStats`'s sums; empty if no episode finished."""
+    sums = result.get(ENV_RUNNER_RESULTS, {}).get(STATS_KEY) or {}
+    episodes = float(sums.get("episodes", 0) or 0)
+    if not episodes > 0:  # none finished (or NaN: nothing logged)
+        return {}
+    means = {name: float(sums[name]) / episodes for name in EPISODE_STATS if name in sums}
+    means["episode_length"] = float(sums["l"]) / episodes
+    return means
+
+
+class RLlibPPO:
+    """Self-play PPO on Ray RLlib: one shared policy for every agent, multi-agent over the pettingzoo env.
+
+    Arguments: `num_env_runners` (0: sample in this process; n: n Ray actors, one CPU each, sample in
+    parallel), `train_batch_size` (env steps of one arena per iteration, split over the env runners),
+    `minibatch_size` (agent-steps per SGD minibatch, at most train_batch_size), `num_epochs`, `lr`,
+    `gamma`, `entropy_coeff`, `hidden_sizes` (the policy and value networks' hidden layers), `seed`,
+    `deterministic` (the most likely action when acting, else a sample), `threads` (torch threads of
+    the local learner while learning; 1 is fastest for these small batches on a busy small machine),
+    and `address` (None: a local Ray runtime, started if none is connected; else the address of an
+    existing cluster for `ray.init(address=...)`, such as "auto" or "ray://host:10001")."""
+
+    name = "rllib-ppo"
+
+    def __init__(
+        self,
+        world_id: str,
+        seed: int | None = None,
+        num_env_runners: int = 0,
+        train_batch_size: int = 4000,
+        minibatch_size: int = 512,
+        num_epochs: int = 4,
+        lr: float = 3e-4,
+        gamma: float = 0.99,
+        entropy_coeff: float = 0.01,
+        hidden_sizes: list[int] | tuple[int, ...] = (256, 256),
+        deterministic: bool = True,
+        threads: int = 1,
+        address: str | None = None,
+    ):
+        self.world_id = world_id
+        self.seed = check_seed(seed)
+        if isinstance(num_env_runners, bool) or not isinstance(num_env_runners, int) or num_env_runners < 0:
+            raise ValueError(f"num_env_runners must be a non-negative integer, got {num_env_runners!r}")
+        self.num_env_runners = num_env_runners
+        self.train_batch_size = check_positive_int("train_batch_size", train_batch_size)
+        self.minibatch_size = check_positive_int("minibatch_size", minibatch_size)
+        if self.minibatch_size > self.train_batch_size:  # RLlib's PPO refuses it
+            raise ValueError(
+                f"minibatch_size must be at most train_batch_size ({train_batch_size}), "
+                f"got {minibatch_size!r}"
+            )
+        self.num_epochs = check_positive_int("num_epochs", num_epochs)
+        if not _number(lr) or not lr > 0:
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        self.lr = float(lr)
+        if not _number(gamma) or not 0 < gamma <= 1:
+            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
+        self.gamma = float(gamma)
+        if not _number(entropy_coeff) or not entropy_coeff >= 0:
+            raise ValueError(f"entropy_coeff must be a non-negative number, got {entropy_coeff!r}")
+        self.entropy_coeff = float(entropy_coeff)
+        if (
+            not isinstance(hidden_sizes, list | tuple)
+            or not hidden_sizes
+            or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in hidden_sizes)
+        ):
+            raise ValueError(
+                f"hidden_sizes must be a non-empty list of positive integers, got {hidden_sizes!r}"
+            )
+        self.hidden_sizes = [int(size) for size in hidden_sizes]
+        if not isinstance(deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {deterministic!r}")
+        self.deterministic = deterministic
+        self.threads = check_positive_int("threads", threads)
+        if address is not None and (not isinstance(address, str) or not address):
+            raise ValueError(f"address must be a Ray cluster address (a string) or None, got {address!r}")
+        self.address = address
+        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
+        self.algo: Algorithm | None = None
+        self._built_for: dict[str, Any] | None = None  # the world arguments the algorithm samples
+        self._module: RLModule | None = None  # the policy read from a checkpoint, before any learn
+        self._restore: tempfile.TemporaryDirectory | None = None  # a copy of that checkpoint
+        self.last: dict[str, float] = {}
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "num_env_runners": self.num_env_runners,
+            "train_batch_size": self.train_batch_size,
+            "minibatch_size": self.minibatch_size,
+            "num_epochs": self.num_epochs,
+            "lr": self.lr,
+            "gamma": self.gamma,
+            "entropy_coeff": self.entropy_coeff,
+            "hidden_sizes": list(self.hidden_sizes),
+            "deterministic": self.deterministic,
+            "threads": self.threads,
+            "address": self.address,
+        }
+
+    def _arena_kwargs(self, env: HideAndSeekEnv | None) -> dict[str, Any]:
+        """`env`'s world arguments (the checkpoint's without env), with flat observations; they become
+        the ones the checkpoints record."""
+        env = getattr(env, "unwrapped", env)
+        if env is None:
+            kwargs = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
+            env = make(self.world_id, **kwargs)
+        if not isinstance(env, HideAndSeekEnv):
+            raise ValueError(f"rllib-ppo plays hide-and-seek worlds, got {type(env).__name__}")
+        self.env_kwargs = {
+            **dataclasses.asdict(env.scenario),
+            "view_radius": env.view_radius,
+            "observation": "flat",
+        }
+        return dict(self.env_kwargs)
+
+    def _config(self, env_kwargs: dict[str, Any]) -> PPOConfig:
+        return (
+            PPOConfig()
+            .framework("torch")
+            .environment(ENV_NAME, env_config=env_kwargs, disable_env_checking=True)
+            .env_runners(num_env_runners=self.num_env_runners, num_cpus_per_env_runner=1)
+            .learners(num_learners=0)  # one learner, in this process
+            .multi_agent(policies={POLICY}, policy_mapping_fn=_shared_policy)
+            .rl_module(model_config={"fcnet_hiddens": list(self.hidden_sizes)})
+            .training(
+                train_batch_size_per_learner=self.train_batch_size,
+                minibatch_size=self.minibatch_size,
+                num_epochs=self.num_epochs,
+                lr=self.lr,
+                gamma=self.gamma,
+                entropy_coeff=self.entropy_coeff,
+            )
+            .callbacks(_EpisodeStats)
+            .debugging(seed=self.seed)
+        )
+
+    def _connect(self) -> None:
+        if ray.is_initialized():  # a Ray task of `gridworlds run --ray`, or the caller's own runtime
+            return
+        if self.address is None:
+            ray.init(num_cpus=max(1, self.num_env_runners), include_dashboard=False)
+        else:
+            ray.init(address=self.address)
+
+    def _build(self, env_kwargs: dict[str, Any]) -> Algorithm:
+        self._connect()
+        register_env(ENV_NAME, _create_env)
+        algo = self._config(env_kwargs).build_algo()
+        if self._restore is not None:  # loaded: go on from the whole saved algorithm
+            algo.restore_from_path(Path(self._restore.name) / CHECKPOINT_DIR)
+            self._restore.cleanup()
+            self._restore, self._module = None, None
+        return algo
+
+    def _steps(self) -> int:
+        """Env steps (of one arena) sampled so far by the algorithm, restored ones included."""
+        return int(self.algo.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0))
+
+    def learn(
+        self, env: HideAndSeekEnv | None, budget: int, callback: Callback | None = None
+    ) -> dict[str, float]:
+        """Train for `budget` more arena steps on `env`'s world (the checkpoint's when None), one
+        `algo.train()` iteration after another; return the last metrics."""
+        if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
+            raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
+        if budget == 0:  # nothing to learn: no Ray, no algorithm built
+            return {**({"steps": float(self._steps())} if self.algo is not None else {}), **self.last}
+        env_kwargs = self._arena_kwargs(env)
+        if self.algo is None:
+            self.algo = self._build(env_kwargs)
+            self._built_for = env_kwargs
+        elif env_kwargs != self._built_for:
+            raise ValueError(
+                f"this rllib-ppo agent learns on the world it started on ({self._built_for}); "
+                f"got {env_kwargs}: save it and load it, or make a new agent"
+            )
+        agents = env_kwargs["hiders"] + env_kwargs["seekers"]
+        steps = self._steps()
+        target = steps + budget
+        speed: dict[str, float] = {}
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            while steps < target:
+                start = time.perf_counter()
+                result = self.algo.train()
+                elapsed = time.perf_counter() - start
+                done = int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
+                self.last = {**self.last, **_episode_means(result)}
+                speed = {"agent_steps_per_second": (done - steps) * agents / max(elapsed, 1e-9)}
+                steps = done
+                if callback is not None and callback(steps, {**self.last, **speed}) is False:
+                    break
+        finally:
+            torch.set_num_threads(threads)
+        return {"steps": float(steps), **self.last, **speed}
+
+    def _policy(self) -> RLModule:
+        if self.algo is not None:
+            return self.algo.get_module(POLICY)  # the local env runner's, synced after each iteration
+        if self._module is None:
+            raise RuntimeError("this rllib-ppo agent has not learned yet: call learn() or load one")
+        return self._module
+
+    def act(self, observation: Any, info: dict[str, Any]) -> np.ndarray:
+        """The shared policy's action, int64 [4], for one agent's observation in either form."""
+        module = self._policy()
+        flat = self._flat(observation)
+        expected = module.observation_space.shape
+        if flat.shape != expected:
+            raise ValueError(f"observation must have shape {expected} once flat, got {flat.shape}")
+        with torch.no_grad():
+            out = module.forward_inference({Columns.OBS: torch.from_numpy(flat[None])})
+            dist = module.get_inference_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+            if self.deterministic:
+                dist = dist.to_deterministic()
+            action = dist.sample()
+        return np.asarray(action[0], dtype=np.int64)
+
+    @staticmethod
+    def _flat(observation: Any) -> np.ndarray:
+        """The observation as the policy reads it: the parts of a "dict" one concatenated in PARTS order."""
+        if isinstance(observation, dict):
+            return np.concatenate([np.asarray(observation[name]).ravel() for name in PARTS], dtype=np.float32)
+        return np.asarray(observation, dtype=np.float32)
+
+    def save(self, path: str | Path) -> None:
+        if self.algo is None and self._restore is None:
+            raise RuntimeError("nothing to save: this rllib-ppo agent has not learned yet")
+        with atomic.directory(path) as tmp:
+            if self.algo is not None:
+                self.algo.save_to_path(tmp / CHECKPOINT_DIR)
+            else:  # loaded and not trained since: the checkpoint it was loaded from
+                shutil.copytree(Path(self._restore.name) / CHECKPOINT_DIR, tmp / CHECKPOINT_DIR)
+            write_manifest(
+                tmp, self.name, self.world_id, self.params(), {**self.env_kwargs, "observation": "flat"}
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> RLlibPPO:
+        manifest = read_manifest(path)
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
+        source = Path(path) / CHECKPOINT_DIR
+        if not source.is_dir():
+            raise ValueError(f"{path} is not an rllib-ppo checkpoint: it has no {CHECKPOINT_DIR}/")
+        # A private copy: the run may replace `path` with newer checkpoints before this agent learns.
+        agent._restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
+        shutil.copytree(source, Path(agent._restore.name) / CHECKPOINT_DIR)
+        agent._module = RLModule.from_checkpoint(
+            Path(agent._restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH)
+        )
+        return agent
+
+    def close(self) -> None:
+        """Stop the algorithm (its env runner actors); the agent can still act with its last policy."""
+        if self.algo is not None:
+            restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
+            self.algo.save_to_path(Path(restore.name) / CHECKPOINT_DIR)
+            self.algo.stop()
+            self.algo, self._built_for, self._restore = None, None, restore
+            self._module = RLModule.from_checkpoint(Path(restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH))
