@@ -32,18 +32,6 @@ from gridworlds.agents import Callback, read_manifest, write_manifest
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
 
-PARTS_ORDER = (
-    "own",
-    "agents",
-    "agents_mask",
-    "boxes",
-    "boxes_mask",
-    "ramps",
-    "ramps_mask",
-    "preparation",
-    "local",
-)
-
 
 @dataclass(frozen=True)
 class PPOConfig:
@@ -66,7 +54,7 @@ class EntityPolicy(nn.Module):
     axis: own (7,), agents (A-1, 8), boxes (B, 8), ramps (R, 6), their masks, preparation (1,), local
     (4, k, k)) and the global state (S,)."""
 
-    def __init__(self, agents: int, boxes: int, ramps: int, local_cells: int, state_size: int, hidden: int):
+    def __init__(self, local_cells: int, state_size: int, hidden: int):
         super().__init__()
         self.own = nn.Sequential(nn.Linear(engine.SELF_FEATURES + 1, hidden), nn.ReLU())
         self.agent = nn.Linear(engine.AGENT_FEATURES, hidden)
@@ -155,15 +143,13 @@ class Trainer:
         learning: tuple[bool, bool] = (True, True),
     ):
         self.scenario, self.config, self.view_radius = scenario, config, view_radius
-        n, a = config.arenas, scenario.agents
+        n = config.arenas
         self.arenas = engine.Arenas.allocate(scenario, n)
         self.arenas.rng[:] = [seed_state(seed * 1_000_003 + i) for i in range(n)]
         self.generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)  # the network's initial weights
         k = 2 * view_radius + 1
-        self.net = EntityPolicy(
-            a, scenario.boxes, scenario.ramps, k * k, engine.state_size(scenario), config.hidden
-        )
+        self.net = EntityPolicy(k * k, engine.state_size(scenario), config.hidden)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate, eps=1e-5)
         self.learns = np.array(
             [learning[engine.HIDERS]] * scenario.hiders + [learning[engine.SEEKERS]] * scenario.seekers
@@ -223,7 +209,7 @@ class Trainer:
         keep = np.broadcast_to(self.learns, batch["rewards"].shape).reshape(-1)
         flat = {
             name: torch.from_numpy(part.reshape(-1, *part.shape[3:])[keep])
-            for name, part in zip(PARTS_ORDER, batch["obs"], strict=True)
+            for name, part in zip(engine.Observations._fields, batch["obs"], strict=True)
         }
         states = torch.from_numpy(
             np.repeat(batch["states"], a, axis=1).reshape(-1, batch["states"].shape[-1])[keep]
@@ -269,7 +255,7 @@ def observation_tensors(parts: list[np.ndarray], rows: int) -> dict[str, torch.T
     """One step's observation parts [N, A, ...] as tensors [N * A, ...] (views, no copies)."""
     return {
         name: torch.from_numpy(part).reshape(rows, *part.shape[2:])
-        for name, part in zip(PARTS_ORDER, parts, strict=True)
+        for name, part in zip(engine.Observations._fields, parts, strict=True)
     }
 
 
