@@ -10,6 +10,8 @@ import pytest
 pytest.importorskip("supersuit")
 pytest.importorskip("stable_baselines3")
 
+from hide_and_seek_walks import valid, walk_observations  # noqa: E402
+
 import gridworlds  # noqa: E402
 from gridworlds.agents import MANIFEST  # noqa: E402
 from gridworlds.agents.hide_and_seek_sb3 import SuperSuitPPO  # noqa: E402
@@ -26,26 +28,8 @@ def quadrant(observation: str = "dict"):
     return gridworlds.make(QUADRANT, horizon=HORIZON, observation=observation)
 
 
-def observations(observation: str, seed: int = 3, steps: int = 5) -> list:
-    """Some observations of one agent (hider_0) and one seeker along a random walk."""
-    env = quadrant(observation)
-    found, _ = env.reset(seed=seed)
-    seen = []
-    rng = np.random.default_rng(seed)
-    for _ in range(steps):
-        seen += [found["hider_0"], found["seeker_1"]]
-        actions = {agent: rng.integers(0, [5, 3, 2, 3]) for agent in env.agents}
-        found, *_ = env.step(actions)
-    return seen
-
-
-def valid(action) -> bool:
-    action = np.asarray(action)
-    return (
-        action.shape == (4,)
-        and action.dtype.kind in "iu"
-        and bool(np.all((action >= 0) & (action < [5, 3, 2, 3])))
-    )
+def observations(observation: str, seed: int = 3) -> list:
+    return walk_observations(quadrant(observation), seed)
 
 
 @pytest.fixture(scope="module")
