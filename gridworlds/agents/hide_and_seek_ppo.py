@@ -147,9 +147,10 @@ class Trainer:
         self.arenas = engine.Arenas.allocate(scenario, n)
         self.arenas.rng[:] = [seed_state(seed * 1_000_003 + i) for i in range(n)]
         self.generator = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)  # the network's initial weights
         k = 2 * view_radius + 1
-        self.net = EntityPolicy(k * k, engine.state_size(scenario), config.hidden)
+        with torch.random.fork_rng():  # seeds the initial weights without touching the global stream
+            torch.manual_seed(seed)
+            self.net = EntityPolicy(k * k, engine.state_size(scenario), config.hidden)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate, eps=1e-5)
         self.learns = np.array(
             [learning[engine.HIDERS]] * scenario.hiders + [learning[engine.SEEKERS]] * scenario.seekers
