@@ -29,6 +29,7 @@ from torch import nn
 
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents import hide_and_seek as scripted
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
 
@@ -132,7 +133,8 @@ def clipped_loss(
 class Trainer:
     """The self-play loop on `config.arenas` arenas of `scenario`: `rollout()` plays one episode in
     every arena, `update(batch)` learns from it. `learning` says which teams the policy plays and
-    learns for; the others act uniformly at random (to train one team against random opponents)."""
+    learns for; the others play `opponent`: "random" (uniform actions) or a scripted policy of
+    `gridworlds.agents.hide_and_seek` ("still", "fort" for hiders, "chase" for seekers)."""
 
     def __init__(
         self,
@@ -141,11 +143,14 @@ class Trainer:
         config: PPOConfig,
         seed: int,
         learning: tuple[bool, bool] = (True, True),
+        opponent: str = "random",
     ):
         self.scenario, self.config, self.view_radius = scenario, config, view_radius
+        self.opponent = opponent
         n = config.arenas
         self.arenas = engine.Arenas.allocate(scenario, n)
         self.arenas.rng[:] = [seed_state(seed * 1_000_003 + i) for i in range(n)]
+        self.opponent_rng = np.array([seed_state(seed * 1_000_003 + n + i) for i in range(n)], np.uint64)
         self.generator = torch.Generator().manual_seed(seed)
         k = 2 * view_radius + 1
         with torch.random.fork_rng():  # seeds the initial weights without touching the global stream
@@ -188,7 +193,7 @@ class Trainer:
                 )
             actions[t] = chosen.view(n, a, -1).numpy()
             if not self.learns.all():
-                actions[t][:, ~self.learns] = random_actions(self.generator, n, int((~self.learns).sum()))
+                actions[t][:, ~self.learns] = self.opponent_actions()[:, ~self.learns]
             engine.step(
                 self.arenas, s, actions[t], rewards[t], engine.Observations(*(part[t + 1] for part in obs))
             )
@@ -202,6 +207,15 @@ class Trainer:
             "rewards": rewards,
             "stats": stats,
         }
+
+    def opponent_actions(self) -> np.ndarray:
+        """Every agent's action [N, A, 4] by the opponent's policy (only the non-learning team's are used)."""
+        n, a = self.config.arenas, self.scenario.agents
+        if self.opponent == "random":
+            return random_actions(self.generator, n, a)
+        hiders = self.opponent if self.opponent in scripted.HIDER_POLICIES else "still"
+        seekers = self.opponent if self.opponent in scripted.SEEKER_POLICIES else "still"
+        return scripted.scripted_actions(self.arenas, self.scenario, hiders, seekers, self.opponent_rng)
 
     def update(self, batch: dict[str, Any]) -> dict[str, float]:
         """PPO epochs over one rollout's samples of the learning teams; returns the losses."""
@@ -278,6 +292,7 @@ def random_actions(generator: torch.Generator, n: int, agents: int) -> np.ndarra
 
 
 TEAMS_LEARNING = {"both": (True, True), "hiders": (True, False), "seekers": (False, True)}
+OPPONENTS = {"both": ("random",), "hiders": scripted.SEEKER_POLICIES, "seekers": scripted.HIDER_POLICIES}
 MODEL, TRAINING = "model.pt", "training.json"
 ENV_TO_PART = {"self": "own"}  # the env's name of a part -> the engine's
 
@@ -287,7 +302,8 @@ class SelfPlayPPO:
 
     Parameters: every field of PPOConfig (arenas, learning_rate, epochs, minibatches, gamma,
     gae_lambda, clip, entropy, value_coef, max_grad_norm, hidden); `learning`: "both" (self-play),
-    "hiders" or "seekers" (that team learns, the other acts at random); `tensorboard`: a directory
+    "hiders" or "seekers" (that team learns, the other plays `opponent`: "random" (uniform actions),
+    "still", or the scripted "chase" seekers / "fort" hiders); `tensorboard`: a directory
     for TensorBoard logs, or None. The budget counts env steps of one arena (an episode of the
     quadrant game is 80); every update reports each team's mean return, the episode statistics,
     the losses and the agent steps per second. It plays the worlds' dict observations.
@@ -300,6 +316,7 @@ class SelfPlayPPO:
         world_id: str,
         seed: int | None = None,
         learning: str = "both",
+        opponent: str = "random",
         tensorboard: str | None = None,
         **config: Any,
     ):
@@ -307,6 +324,11 @@ class SelfPlayPPO:
             raise ValueError(f"selfplay-ppo plays the hide-and-seek worlds, not {world_id}")
         if learning not in TEAMS_LEARNING:
             raise ValueError(f"learning must be one of {list(TEAMS_LEARNING)}, got {learning!r}")
+        if opponent not in OPPONENTS[learning]:
+            raise ValueError(
+                f"opponent must be one of {list(OPPONENTS[learning])} when learning={learning!r}, "
+                f"got {opponent!r}"
+            )
         unknown = set(config) - set(PPOConfig.__dataclass_fields__)
         if unknown:
             raise ValueError(
@@ -314,7 +336,8 @@ class SelfPlayPPO:
                 f"the PPO parameters are {list(PPOConfig.__dataclass_fields__)}"
             )
         self.config = check_config(PPOConfig(**config))
-        self.world_id, self.seed, self.learning, self.tensorboard = world_id, seed, learning, tensorboard
+        self.world_id, self.seed, self.learning, self.opponent = world_id, seed, learning, opponent
+        self.tensorboard = tensorboard
         self.env_kwargs: dict[str, Any] = {}
         self.trainer: Trainer | None = None
         self.env_steps = 0
@@ -324,6 +347,7 @@ class SelfPlayPPO:
         return {
             "seed": self.seed,
             "learning": self.learning,
+            "opponent": self.opponent,
             "tensorboard": self.tensorboard,
             **asdict(self.config),
         }
@@ -331,7 +355,12 @@ class SelfPlayPPO:
     def _trainer(self, scenario: engine.Scenario, view_radius: int) -> Trainer:
         if self.trainer is None:
             self.trainer = Trainer(
-                scenario, view_radius, self.config, self.seed or 0, TEAMS_LEARNING[self.learning]
+                scenario,
+                view_radius,
+                self.config,
+                self.seed or 0,
+                TEAMS_LEARNING[self.learning],
+                self.opponent,
             )
         return self.trainer
 
@@ -399,6 +428,7 @@ class SelfPlayPPO:
                 "updates": t.updates,
                 "env_steps": self.env_steps,
                 "arena_rngs": [int(r) for r in t.arenas.rng],
+                "opponent_rngs": [int(r) for r in t.opponent_rng],
             }
             (tmp / TRAINING).write_text(json.dumps(state))
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
@@ -416,6 +446,8 @@ class SelfPlayPPO:
         trainer.optimizer.load_state_dict(saved["optimizer"])
         trainer.generator.set_state(saved["generator"])
         trainer.arenas.rng[:] = np.array(state["arena_rngs"], dtype=np.uint64)
+        if "opponent_rngs" in state:  # checkpoints from before the scripted opponents lack it
+            trainer.opponent_rng[:] = np.array(state["opponent_rngs"], dtype=np.uint64)
         trainer.updates = state["updates"]
         agent.env_steps = state["env_steps"]
         return agent
