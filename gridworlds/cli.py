@@ -47,6 +47,7 @@ def _view(args: argparse.Namespace) -> None:
         seed=args.seed,
         max_steps=args.max_steps,
         env_kwargs=env_kwargs,
+        body=args.body,
     )
 
 
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
         "seat in order, 'human' keeping a seat for you; worlds with a built-in opponent take it as that",
     )
     view.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="a world argument")
+    view.add_argument(
+        "--body",
+        metavar="FILE",
+        help="a robot body file (.txt letters or .json) for a voxel-robot world, e.g. gridworlds/Walker-v0",
+    )
     view.add_argument("--max-steps", type=int, default=None, help="close after this many moves")
     view.add_argument("--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)")
     view.add_argument("--seed", type=int, default=None)

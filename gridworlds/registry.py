@@ -123,6 +123,42 @@ WORLDS: dict[str, World] = {
     ]
 }
 
+# EvoGym's tasks on the voxel-robot simulator: id -> description (gridworlds.engines.voxel_tasks).
+VOXEL_TASKS = {
+    "Walker-v0": "walk right on flat ground; reward = forward move, +1 past 9.9 m",
+    "BridgeWalker-v0": "walk right along a soft bridge that sags between pillars; +1 past 6.0 m",
+    "Carrier-v0": "carry a soft box to the right; 0.5 dx_box + 0.5 dx_robot, drop penalty, +1 past 9.9 m",
+    "Carrier-v1": "carry a rigid box off a shelf towards a table; robot nears x = 4.0 m, drop penalty",
+    "Pusher-v0": "push a soft box to the right; 0.75 dx_box + 0.5 dx_robot + gap closed, +1 past 9.9 m",
+    "Pusher-v1": "push a rigid box from behind, to the right; as Pusher-v0, +1 past 6.9 m",
+    "Thrower-v0": "throw a soft box to the right; dx_box - 0.25 dx_robot",
+    "Jumper-v0": "jump in place between two walls; 10 dy - 5 |dx|",
+    "Flipper-v0": "roll over and over counter-clockwise; reward = rotation, ends left of 0.1 m",
+    "Balancer-v0": "balance on a 1-voxel pole; reward = nearing (1.7, 0.5) m",
+    "Balancer-v1": "get up onto a 1-voxel pole and balance; reward = nearing (1.75, 0.6) m",
+    "Climber-v0": "climb a vertical channel just the robot's width; reward = dy, +1 above 8.6 m",
+    "UpStepper-v0": "climb a staircase; reward = dx, +2 past 6.9 m, -3 and the end on its back",
+    "DownStepper-v0": "walk down a staircase; reward = dx, +2 past 7.4 m, -3 and the end on its back",
+    "ObstacleTraverser-v0": "walk over bumps; reward = dx, +2 past 7.9 m, -3 and the end on its back",
+    "ObstacleTraverser-v1": "walk over rough ground; reward = dx, +2 past 5.9 m",
+    "Hurdler-v0": "walk over upright barriers; reward = dx, -3 and the end on its back",
+    "GapJumper-v0": "jump the gaps between floating platforms; reward = dx, -3 and the end below 0.4 m",
+    "PlatformJumper-v0": "jump along floating platforms; reward = dx, -3 and the end on falling or flipping",
+    "Traverser-v0": "cross a pit full of loose rigid blocks; reward = dx, +2 past 5.9 m",
+}
+for _task, _description in VOXEL_TASKS.items():
+    WORLDS[f"gridworlds/{_task}"] = World(
+        id=f"gridworlds/{_task}",
+        kind=GYMNASIUM,
+        description=f"voxel robot: {_description}",
+        entry_point="gridworlds.envs.voxels:VoxelEnv",
+        vector_entry_point="gridworlds.envs.voxels:VoxelVectorEnv",
+        viewer="gridworlds.viewer.voxels:VoxelRenderer",
+        episode_metrics="gridworlds.envs.voxels:episode_metrics",
+        bench="gridworlds.bench.voxels:run",
+        kwargs={"task": _task},
+    )
+
 
 def load(target: str) -> Any:
     """Import "package.module:attribute" and return the attribute."""

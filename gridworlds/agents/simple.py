@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,16 @@ class RandomAgent(UntrainedAgent):
     def __init__(self, world_id: str, seed: int | None = None):
         super().__init__(world_id, seed)
         self._action_space = None
+
+    def bind(self, env: Any, seat: Any = None) -> RandomAgent:
+        """Sample `env`'s own action space from now on (a world's size can depend on its arguments,
+        as a voxel robot's actions on its body); returns the agent."""
+        space = env.action_space
+        if callable(space):  # pettingzoo: action_space(agent) is a method
+            space = space(seat if seat is not None else env.possible_agents[0])
+        self._action_space = copy.deepcopy(space)
+        self._action_space.seed(self.seed)
+        return self
 
     def act(self, observation: Any, info: dict[str, Any]) -> Any:
         mask = action_mask(observation, info)

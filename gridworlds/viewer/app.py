@@ -26,6 +26,11 @@ move is the world's business, found in its viewer module (the module of the regi
   window's top-left corner, so `event.pos` is in frame pixels); otherwise
 - `KEY_ACTIONS`, a dict from pygame key to action.
 
+A world whose robot is built from a body (the voxel-robot worlds, whose env takes a `body`
+argument) can be given one from a body file: `view(..., body="walker.txt")` (`gridworlds view ...
+--body FILE`) reads the file (text or JSON, see `gridworlds.engines.voxel_bodies`) and makes the
+world with it; for any other world it is an error.
+
 A person's move that the world's action space or action mask forbids is ignored: the world's rule
 for illegal actions (losing the game, an error) is meant for learners, not for a slip of the hand.
 
@@ -36,6 +41,8 @@ speed. A finished game waits for r, or gives way to the next by itself when only
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +76,7 @@ def view(
     seed: int | None = None,
     max_steps: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    body: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Open a window on a world and play until the window closes, q / Esc, or `max_steps` env steps.
 
@@ -77,7 +85,8 @@ def view(
     last for the seats left over; see the module docstring); a spec is a registered agent name,
     "human", or a checkpoint directory (anything that exists on disk). `fps` is the agents' moves a second;
     `seed` seeds the first game and the agents (the agent on seat i with seed + i). `env_kwargs`
-    are the world's arguments, over those a checkpoint learned with.
+    are the world's arguments, over those a checkpoint learned with. `body` is the path of a body
+    file for a world that takes a `body` argument (see the module docstring).
 
     Returns `{"steps": env steps taken, "episodes": games that ended, "score": the return of the
     last game so far}`, the score being a float for a gymnasium world and a dict from seat to
@@ -99,6 +108,8 @@ def view(
     if parallel and not specs:
         specs = [HUMAN, PARALLEL_DEFAULT]
     env_kwargs = dict(env_kwargs or {})
+    if body is not None:
+        env_kwargs["body"] = _read_body(world_id, body, env_kwargs)
     person = PERSON
     # One agent name (not a checkpoint) in a world with a built-in opponent names that opponent, and
     # the person plays it; when env_kwargs has chosen the opponent already, the agent plays instead.
@@ -170,6 +181,21 @@ def _players(
         players.append(player)
         names.append(f"{player.name} ({Path(agent).name})")
     return players, names, learned
+
+
+def _read_body(world_id: str, path: str | os.PathLike, env_kwargs: dict[str, Any]) -> Any:
+    """The body in the file at `path`, for a world whose env takes a `body` argument."""
+    entry_point = registry.load(registry.world(world_id).entry_point)
+    if "body" not in inspect.signature(entry_point).parameters:
+        raise ValueError(f"{world_id} takes no body: --body is for the voxel-robot worlds")
+    if "body" in env_kwargs:
+        raise ValueError("the body is given twice: by --body and by --env body=...")
+    from gridworlds.engines.voxel_bodies import read_body
+
+    try:
+        return read_body(path)
+    except FileNotFoundError as error:
+        raise ValueError(str(error)) from None
 
 
 def _make(world_id: str, kwargs: dict[str, Any]) -> Any:
