@@ -910,3 +910,59 @@ def terrain_heights(w: Worlds, piece: int, terrain: np.ndarray, reach: int, belo
                 edge = y[column].min() if column.any() else c[i, 1] + 5
                 out[i, j] = np.clip(edge - c[i, 1], 0, 5)
     return out * VOXEL
+
+
+# --- per-world measurements: worlds whose pieces hold different numbers of points (different robots) ---
+
+
+def piece_points_each(w: Worlds, piece: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index int64 [N, L], mask bool [N, L]): the points of `piece` in each world, padded to the
+    most points L it holds in any world; padding repeats the world's first point of the piece and is
+    False in `mask`. Unlike `piece_points`, the piece may hold a different range in every world."""
+    first, end = w.piece_points[:, piece, 0], w.piece_points[:, piece, 1]
+    count = end - first
+    offsets = np.arange(count.max())
+    mask = offsets < count[:, None]
+    return np.where(mask, first[:, None] + offsets, first[:, None]), mask
+
+
+def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values [N, P, 2] at index [N, L] -> [N, L, 2]."""
+    return np.take_along_axis(values, index[..., None], axis=1)
+
+
+def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean over axis 1 of points [N, L, 2] where mask [N, L] holds -> [N, 2]."""
+    return (points * mask[..., None]).sum(axis=1) / mask.sum(axis=1)[:, None]
+
+
+def centres(w: Worlds, piece: int) -> np.ndarray:
+    """float64 [N, 2], as `centre` (the piece's mean point), with the piece's own range in each world."""
+    index, mask = piece_points_each(w, piece)
+    return _masked_mean(_gather(w.pos, index), mask)
+
+
+def robot_centres(w: Worlds) -> np.ndarray:
+    """float64 [N, 2], each world's robot's centre (the robot is piece 0, whatever its size)."""
+    return centres(w, 0)
+
+
+def orientations(w: Worlds, piece: int) -> np.ndarray:
+    """float64 [N], as `orientation` (rotation since the start in [0, 2 pi), counter-clockwise
+    positive), with the piece's own range in each world: padding points get no weight."""
+    index, mask = piece_points_each(w, piece)
+    now, start = _gather(w.pos, index), _gather(w.start_pos, index)
+    now = now - _masked_mean(now, mask)[:, None]
+    start = start - _masked_mean(start, mask)[:, None]
+    now_len = np.linalg.norm(now, axis=2)
+    start_len = np.linalg.norm(start, axis=2) * mask  # padding weighs nothing
+    scale = now_len * start_len
+    degenerate = scale < 1e-7
+    dot = np.where(degenerate, 0.99999, (now * start).sum(axis=2) / np.where(degenerate, 1.0, scale))
+    dot = np.clip(dot, -0.99999, 0.99999)
+    theta = (np.arccos(dot) * start_len).sum(axis=1) / start_len.sum(axis=1)
+    unit_now = now / np.where(now_len < 1e-12, 1.0, now_len)[..., None]
+    unit_start = start / np.where(start_len < 1e-12, 1.0, start_len)[..., None]
+    cross = unit_now[..., 0] * unit_start[..., 1] - unit_now[..., 1] * unit_start[..., 0]
+    cross = (cross * mask).sum(axis=1)
+    return np.where(cross > 0, 2 * math.pi - theta, theta)

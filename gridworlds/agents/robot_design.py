@@ -1,0 +1,254 @@
+"""Robot design optimisers for the voxel-robot world, behind one ask / tell interface.
+
+An optimiser proposes bodies (`ask(n)`), is told the fitness each earned (`tell(bodies, fitness)`:
+the return of the design actually rolled out with its controller), and proposes better ones. Every
+body it proposes is valid (4-connected, with an actuator; `voxel_bodies.check_body`).
+
+- `RandomDesigns`: EvoGym's random sampler, every time.
+- `GeneticDesigns`: EvoGym's GA: the best of the survivors and the newly evaluated designs (a share of
+  the population that decays linearly from 60% to 0 over the planned generations, at least one) are
+  kept with their fitness, and new designs are survivors mutated voxel by voxel (probability 0.1
+  each, to a material drawn from EvoGym's probabilities), never a design seen before; no crossover.
+- `CEMDesigns`: the cross-entropy method over per-voxel material probabilities: sample bodies, move
+  each voxel's probabilities towards the elites' materials, keep a floor so no material dies out.
+- `HERDDesigns`: HERD's coarse-to-fine CEM in a hyperbolic embedding of a tree of coarse designs,
+  and its two ablations (no hyperbolic embedding; no coarse-to-fine).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from gridworlds.agents.design_tree import DesignTree, embed, nearest
+from gridworlds.agents.hyperbolic import exp_map, log_map
+from gridworlds.engines.voxel_bodies import (
+    DEFAULT_PROBABILITIES,
+    ROBOT_MATERIALS,
+    check_body,
+    has_actuator,
+    is_connected,
+    random_body,
+)
+
+MAX_TRIES = 10_000  # draws for one valid, unseen body before an optimiser gives up
+
+
+class DesignOptimiser(Protocol):
+    def ask(self, n: int) -> list[np.ndarray]: ...
+
+    def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None: ...
+
+
+def _key(body: np.ndarray) -> bytes:
+    return np.ascontiguousarray(body, dtype=np.int8).tobytes()
+
+
+def _valid(body: np.ndarray) -> bool:
+    return is_connected(body) and has_actuator(body)
+
+
+class RandomDesigns:
+    """Random valid bodies of `shape` (EvoGym's sampler); learns nothing."""
+
+    def __init__(self, shape: tuple[int, int] = (5, 5), seed: int = 0):
+        self.shape, self.rng = shape, np.random.default_rng(seed)
+
+    def ask(self, n: int) -> list[np.ndarray]:
+        return [random_body(self.rng, self.shape) for _ in range(n)]
+
+    def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:
+        pass
+
+
+class GeneticDesigns:
+    """EvoGym's genetic algorithm (see the module docstring). `generations` is the planned number of
+    tell() calls, over which the survivor fraction decays from `survivors_start` to 0 (at least one
+    survivor is always kept)."""
+
+    def __init__(
+        self,
+        population: int,
+        generations: int,
+        shape: tuple[int, int] = (5, 5),
+        mutation: float = 0.1,
+        survivors_start: float = 0.6,
+        seed: int = 0,
+    ):
+        if population < 2 or generations < 1:
+            raise ValueError(f"population must be >= 2 and generations >= 1, got {population}, {generations}")
+        self.population, self.generations, self.shape = population, generations, shape
+        self.mutation, self.survivors_start = mutation, survivors_start
+        self.rng = np.random.default_rng(seed)
+        self.probabilities = np.array(DEFAULT_PROBABILITIES) / sum(DEFAULT_PROBABILITIES)
+        self.seen: set[bytes] = set()
+        self.survivors: list[tuple[np.ndarray, float]] = []  # (body, fitness), best first
+        self.parents: list[np.ndarray] = []
+        self.generation = 0
+
+    def survivor_share(self) -> float:
+        return self.survivors_start * max(0.0, 1.0 - self.generation / self.generations)
+
+    def mutate(self, body: np.ndarray) -> np.ndarray:
+        """A valid body unseen so far, each voxel of `body` redrawn with probability `mutation`."""
+        for _ in range(MAX_TRIES):
+            child = body.copy()
+            redraw = self.rng.random(body.shape) < self.mutation
+            child[redraw] = self.rng.choice(
+                len(ROBOT_MATERIALS), size=int(redraw.sum()), p=self.probabilities
+            )
+            if _valid(child) and _key(child) not in self.seen:
+                return child
+        raise RuntimeError(f"no valid unseen mutation of this body in {MAX_TRIES} tries")
+
+    def ask(self, n: int) -> list[np.ndarray]:
+        bodies = []
+        while len(bodies) < n:
+            if self.parents:
+                body = self.mutate(self.parents[int(self.rng.integers(len(self.parents)))])
+            else:
+                body = random_body(self.rng, self.shape)
+                if _key(body) in self.seen:
+                    continue
+            self.seen.add(_key(body))
+            bodies.append(body)
+        return bodies
+
+    def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:
+        """Rank the survivors so far with the new bodies and keep the best share as parents."""
+        pool = self.survivors + list(zip(bodies, np.asarray(fitness, dtype=np.float64).tolist(), strict=True))
+        pool.sort(key=lambda scored: -scored[1])  # stable: earlier designs win ties
+        keep = max(1, int(round(self.survivor_share() * self.population)))
+        self.survivors = pool[:keep]
+        self.parents = [body for body, _ in self.survivors]
+        self.generation += 1
+
+
+class CEMDesigns:
+    """The cross-entropy method over each voxel's material probabilities (see the module docstring):
+    after each tell(), probabilities move `learning_rate` of the way towards the elites' material
+    frequencies, then are floored at `floor` and renormalised."""
+
+    def __init__(
+        self,
+        shape: tuple[int, int] = (5, 5),
+        elite_share: float = 0.25,
+        learning_rate: float = 0.5,
+        floor: float = 0.02,
+        seed: int = 0,
+    ):
+        if (
+            not 0 < elite_share <= 1
+            or not 0 < learning_rate <= 1
+            or not 0 <= floor < 1 / len(ROBOT_MATERIALS)
+        ):
+            raise ValueError("elite_share and learning_rate must be in (0, 1], floor in [0, 0.2)")
+        self.shape, self.elite_share, self.learning_rate, self.floor = (
+            shape,
+            elite_share,
+            learning_rate,
+            floor,
+        )
+        self.rng = np.random.default_rng(seed)
+        start = np.array(DEFAULT_PROBABILITIES) / sum(DEFAULT_PROBABILITIES)
+        self.probabilities = np.tile(start, (*shape, 1))
+
+    def sample(self) -> np.ndarray:
+        """One valid body drawn voxel by voxel from the current probabilities."""
+        cumulative = self.probabilities.cumsum(axis=-1)
+        for _ in range(MAX_TRIES):
+            draws = self.rng.random(self.shape)[..., None]
+            body = (draws > cumulative).sum(axis=-1).astype(np.int8)
+            if _valid(body):
+                return body
+        raise RuntimeError(f"no valid body from the current probabilities in {MAX_TRIES} tries")
+
+    def ask(self, n: int) -> list[np.ndarray]:
+        return [self.sample() for _ in range(n)]
+
+    def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:
+        order = np.argsort(-np.asarray(fitness, dtype=np.float64), kind="stable")
+        elites = np.stack(
+            [check_body(bodies[i]) for i in order[: max(1, round(self.elite_share * len(bodies)))]]
+        )
+        frequencies = (elites[..., None] == np.arange(len(ROBOT_MATERIALS))).mean(axis=0)
+        p = (1 - self.learning_rate) * self.probabilities + self.learning_rate * frequencies
+        p = np.maximum(p, self.floor)
+        self.probabilities = p / p.sum(axis=-1, keepdims=True)
+
+
+class HERDDesigns:
+    """HERD (Dong, Zhang, Zhang 2024): a refined CEM over a 2-D tangent vector z at the origin of
+    the Poincare disk in which the coarse-to-fine tree of designs is embedded (`design_tree`,
+    Sarkar's construction). A z is mapped into the disk (`exp_map`) and read as the nearest embedded
+    robot no deeper than the current depth limit. Each round re-evaluates the `elites` best so far
+    (their controllers keep improving) and samples the rest of the population around them with a
+    sigma that decays linearly from `sigma_start` to `sigma_end` over `generations`; the CEM mean is
+    the elites' mean z. Coarse to fine: whenever the mean maps to a robot at the depth limit, the
+    limit goes one level deeper (the tree grows a level when needed).
+
+    Ablations: `hyperbolic=False` searches the same tree flattened into the tangent plane (each node
+    at its `log_map`, nearest by Euclidean distance); `coarse_to_fine=False` starts at the deepest
+    level built and stays there.
+    """
+
+    def __init__(
+        self,
+        generations: int,
+        shape: tuple[int, int] = (5, 5),
+        elites: int = 5,
+        sigma_start: float = 0.2,
+        sigma_end: float = 0.01,
+        hyperbolic: bool = True,
+        coarse_to_fine: bool = True,
+        seed: int = 0,
+    ):
+        if generations < 1 or elites < 1:
+            raise ValueError(f"generations and elites must be >= 1, got {generations}, {elites}")
+        self.generations, self.elites, self.sigmas = generations, elites, (sigma_start, sigma_end)
+        self.hyperbolic, self.coarse_to_fine = hyperbolic, coarse_to_fine
+        self.rng = np.random.default_rng(seed)
+        self.tree = DesignTree(shape, depth=2, seed=seed)
+        self._embed()
+        self.depth_limit = 0 if coarse_to_fine else self.tree.depth
+        self.best: list[tuple[np.ndarray, float]] = []  # (z, fitness) of the elites, best first
+        self.mean = np.zeros(2)
+        self.asked: list[np.ndarray] = []
+        self.generation = 0
+
+    def _embed(self) -> None:
+        self.points = embed(self.tree)
+        self.flat = log_map(self.points)
+
+    def sigma(self) -> float:
+        start, end = self.sigmas
+        return start + (end - start) * min(1.0, self.generation / max(1, self.generations - 1))
+
+    def node(self, z: np.ndarray) -> int:
+        """The robot node nearest to z within the depth limit."""
+        if self.hyperbolic:
+            return nearest(self.tree, self.points, exp_map(z), self.depth_limit)
+        candidates = np.flatnonzero((self.tree.levels >= 0) & (self.tree.levels <= self.depth_limit))
+        return int(candidates[np.argmin(np.linalg.norm(self.flat[candidates] - z, axis=1))])
+
+    def ask(self, n: int) -> list[np.ndarray]:
+        zs = [z for z, _ in self.best][:n]
+        sigma = self.sigma()
+        while len(zs) < n:
+            centre = zs[int(self.rng.integers(len(self.best)))] if self.best else self.mean
+            zs.append(centre + sigma * self.rng.standard_normal(2))
+        self.asked = zs
+        return [self.tree.body(self.node(z)) for z in zs]
+
+    def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:
+        scored = sorted(
+            zip(self.asked, np.asarray(fitness, dtype=np.float64).tolist(), strict=True), key=lambda s: -s[1]
+        )
+        self.best = scored[: self.elites]
+        self.mean = np.mean([z for z, _ in self.best], axis=0)
+        if self.coarse_to_fine and self.tree.level(self.node(self.mean)) == self.depth_limit:
+            if self.depth_limit == self.tree.depth and self.tree.grow():
+                self._embed()  # new nodes are appended: the old ones keep their points
+            self.depth_limit = min(self.depth_limit + 1, self.tree.depth)
+        self.generation += 1

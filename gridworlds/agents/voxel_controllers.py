@@ -1,0 +1,258 @@
+"""Open-loop periodic controllers for voxel robots, and a CEM that tunes one per design.
+
+EvoGym (Bhatia et al. 2021) and HERD (Dong et al. 2024) score candidate designs cheaply with an
+open-loop gait: every actuator follows a sine of one shared period, with its own amplitude and phase,
+
+    action_t = clip(1 + amplitude * sin(2 pi t / period + phase), 0.6, 1.6),   t = 0, 1, ... control steps.
+
+1.0 is an actuator's rest length (the envs here do not shift actions by +1 as EvoGym's do).
+
+Parameter layout: one flat float vector per design, unbounded so that a Gaussian search can move
+freely; the squashing into the sensible ranges happens in `decode`:
+
+    params[0]          period    = PERIOD_LOW + (PERIOD_HIGH - PERIOD_LOW) * sigmoid(params[0])
+    params[1 + 2 k]    amplitude = MAX_AMPLITUDE * sigmoid(params[1 + 2 k])   of actuator k
+    params[2 + 2 k]    phase     = params[2 + 2 k] (radians; the sine wraps it)
+
+Actuators are numbered in row-major order (`voxel_bodies.actuator_cells`, the action's order).
+Interleaving (amplitude, phase) pairs means actuator k's numbers sit at the same place whatever the
+vector's length: a vector of `controller_size(a)` = 1 + 2 a numbers drives any body of at most `a`
+actuators, the entries past a body's own actuators being ignored. All zeros is a period of 34 steps,
+amplitude 0.3, every actuator in phase.
+
+`rollout_returns` rolls N (body, parameters) pairs out together, one batched simulator call per
+control step, with the task's reward, episode ends and -3 on instability exactly as the envs give
+them. `optimise_gaits` runs one CEM per design, all designs' populations in one batch per
+generation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridworlds.engines import voxels as engine
+from gridworlds.engines.voxel_bodies import BodyLike, actuator_cells, check_body
+from gridworlds.engines.voxel_tasks import TASKS, Measures, Task
+from gridworlds.envs.checks import check_choice
+
+PERIOD_LOW, PERIOD_HIGH = 8.0, 60.0  # control steps (24 ms to 180 ms of simulated time)
+MAX_AMPLITUDE = 0.6  # 1 + 0.6 reaches the top of the action range [0.6, 1.6]; the trough clips at 0.6
+
+
+@dataclass(frozen=True)
+class GaitSearch:
+    """A CEM over each design's periodic-controller parameters."""
+
+    population: int = 16  # controllers rolled out per design each generation (the first is the mean)
+    elites: int = 4  # the best of them, whose mean and spread make the next generation's Gaussian
+    generations: int = 10
+    initial_sigma: float = 1.0  # on the unbounded parameters: about +-0.15 of amplitude, +-1 rad of phase
+    # The next sigma is the elites' spread, but no less than a floor that decays from initial_sigma by
+    # this factor each generation: a few elites' spread collapses faster than the mean can travel.
+    sigma_decay: float = 0.8
+    min_sigma: float = 0.02  # where the floor stops decaying, so that the search never freezes
+    horizon: int | None = None  # control steps per rollout; None: the task's own
+    seed: int = 0
+
+
+# --- the periodic controller ---
+
+
+def controller_size(actuators: int) -> int:
+    """The length of a parameter vector that drives bodies of up to `actuators` actuators."""
+    return 1 + 2 * actuators
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # the overflow-free form of 1 / (1 + exp(-x))
+
+
+def decode(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(period [N] in control steps, amplitude [N, A], phase [N, A]) from params [N, 1 + 2 A]."""
+    params = np.asarray(params, dtype=np.float64)
+    period = PERIOD_LOW + (PERIOD_HIGH - PERIOD_LOW) * _sigmoid(params[:, 0])
+    return period, MAX_AMPLITUDE * _sigmoid(params[:, 1::2]), params[:, 2::2]
+
+
+def periodic_actions(params: np.ndarray, t: int) -> np.ndarray:
+    """float64 [N, A]: every actuator's action at control step t (0 for the first action)."""
+    period, amplitude, phase = decode(params)
+    angle = 2.0 * np.pi * t / period[:, None] + phase
+    return np.clip(1.0 + amplitude * np.sin(angle), engine.ACTION_LOW, engine.ACTION_HIGH)
+
+
+# --- batched rollouts ---
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(task: Task, shape: tuple[int, int], materials: bytes) -> dict[str, np.ndarray]:
+    """The task's world with the body at the task's start cell. Cached, since a design search lays
+    out the same bodies every generation; `engine.stack` copies the arrays, so sharing is safe."""
+    body = np.frombuffer(materials, np.int8).reshape(shape)
+    return engine.layout([engine.Piece(body, *task.robot_at, engine.ROBOT), *task.world()])
+
+
+def _select(worlds: engine.Worlds, keep: np.ndarray) -> engine.Worlds:
+    return engine.Worlds(*(array[keep] for array in worlds))
+
+
+def _measure(worlds: engine.Worlds, box: int) -> Measures:
+    """What the rewards read, with each world's own point ranges (its robot's size is its own)."""
+    return Measures(
+        robot=engine.robot_centres(worlds),
+        box=engine.centres(worlds, box) if box >= 0 else None,
+        orientation=engine.orientations(worlds, 0),
+    )
+
+
+def _select_measures(m: Measures, keep: np.ndarray) -> Measures:
+    return Measures(*(None if part is None else part[keep] for part in m))
+
+
+def rollout_returns(
+    task_name: str, bodies: Sequence[BodyLike], params: np.ndarray, horizon: int | None = None
+) -> tuple[np.ndarray, int]:
+    """(returns float64 [N], env steps used): the episode return of each (bodies[i], params[i]) under
+    the periodic controller, all N worlds stepped together, one simulator call per control step.
+
+    Episodes run `horizon` control steps (None: the task's own) or until they end: the task's end
+    (a finish line, a flip, a fall) or instability, which adds -3 and ends it, as in `VoxelEnv`.
+    Ended worlds leave the batch, so the env steps count only the steps actually simulated.
+    params: float [N, P] with P odd and at least `controller_size` of the most actuators of any body."""
+    task = TASKS[check_choice("task", task_name, tuple(TASKS))]
+    horizon = task.horizon if horizon is None else horizon
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+    bodies = [check_body(body) for body in bodies]
+    worlds = engine.stack([_layout(task, body.shape, body.tobytes()) for body in bodies])
+    params = np.asarray(params, dtype=np.float64)
+    n, most_actuators = worlds.actuator_voxels.shape
+    if params.ndim != 2 or len(params) != n or params.shape[1] % 2 == 0:
+        raise ValueError(f"params must have shape ({n}, 1 + 2 a) for {n} bodies, got {params.shape}")
+    if params.shape[1] < controller_size(most_actuators):
+        raise ValueError(
+            f"params have {params.shape[1]} numbers per body, but a body has {most_actuators} actuators, "
+            f"which need {controller_size(most_actuators)}"
+        )
+    if not np.isfinite(params).all():
+        raise ValueError("params must be finite numbers")
+    kinds = worlds.piece_kind[0]  # every world holds the same task pieces after its robot
+    box = int(np.flatnonzero(kinds == engine.OBJECT)[0]) if "box" in task.observation else -1
+
+    returns = np.zeros(n)
+    running = np.arange(n)  # the worlds still in the batch, by their index in `bodies`
+    state = {name: np.zeros(n) for name in task.state}
+    env_steps = 0
+    before = _measure(worlds, box)
+    for t in range(horizon):
+        actions = periodic_actions(params[running], t)[:, :most_actuators]
+        unstable = engine.step(worlds, actions)
+        after = _measure(worlds, box)
+        reward, terminated = task.reward(before, after, state)
+        reward = np.where(unstable, reward + engine.UNSTABLE_PENALTY, reward)
+        terminated = terminated | unstable
+        returns[running] += reward
+        env_steps += len(running)
+        if terminated.any():  # stop simulating ended episodes rather than masking them
+            keep = ~terminated
+            running, worlds = running[keep], _select(worlds, keep)
+            state = {name: counter[keep] for name, counter in state.items()}
+            after = _select_measures(after, keep)
+            if len(running) == 0:
+                break
+        before = after
+    return returns, env_steps
+
+
+# --- the cross-entropy method ---
+
+
+def cem_update(
+    samples: np.ndarray, fitness: np.ndarray, elites: int, sigma_floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean [D, P], sigma [D, P]) of the next Gaussian per search: the mean and the spread
+    (floored at `sigma_floor`) of the `elites` fittest of samples [D, K, P] by fitness [D, K]
+    (ties: the earlier sample)."""
+    best_first = np.argsort(-fitness, axis=1, kind="stable")[:, :elites]
+    chosen = np.take_along_axis(samples, best_first[..., None], axis=1)
+    return chosen.mean(axis=1), np.maximum(chosen.std(axis=1), sigma_floor)
+
+
+def _check_search(config: GaitSearch) -> None:
+    if config.population < 2 or not 1 <= config.elites <= config.population:
+        raise ValueError(
+            f"need a population of at least 2 and 1 to population elites, got {config.population} "
+            f"and {config.elites}"
+        )
+    if config.generations < 1:
+        raise ValueError(f"generations must be at least 1, got {config.generations}")
+    if not (config.initial_sigma > 0 and config.min_sigma > 0):
+        raise ValueError(f"sigmas must be positive, got {config.initial_sigma} and {config.min_sigma}")
+    if not 0 < config.sigma_decay <= 1:
+        raise ValueError(f"sigma_decay must be in (0, 1], got {config.sigma_decay}")
+
+
+def cross_entropy_search(
+    evaluate: Callable[[np.ndarray], np.ndarray],
+    initial_mean: np.ndarray,
+    config: GaitSearch,
+    log: Callable[[int, np.ndarray], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(best [D, P], best fitness [D]): D independent CEM searches, maximising, run side by side.
+    `evaluate` maps samples [D, K, P] to fitness [D, K] (all searches' populations in one call);
+    `log(generation, fitness)` sees each generation's fitness. The best is the best sample
+    evaluated, with the fitness it got."""
+    _check_search(config)
+    rng = np.random.default_rng(config.seed)
+    mean = np.array(initial_mean, dtype=np.float64)
+    sigma = np.full_like(mean, config.initial_sigma)
+    searches, size = mean.shape
+    best, best_fitness = mean.copy(), np.full(searches, -np.inf)
+    for generation in range(config.generations):
+        noise = rng.standard_normal((searches, config.population, size))
+        noise[:, 0] = 0.0  # the mean itself is always tried: it is often better than any sample
+        samples = mean[:, None] + sigma[:, None] * noise
+        fitness = np.asarray(evaluate(samples), dtype=np.float64)
+        top = fitness.argmax(axis=1)
+        top_fitness = fitness[np.arange(searches), top]
+        better = top_fitness > best_fitness
+        best[better] = samples[better, top[better]]
+        best_fitness[better] = top_fitness[better]
+        floor = max(config.initial_sigma * config.sigma_decay ** (generation + 1), config.min_sigma)
+        mean, sigma = cem_update(samples, fitness, config.elites, floor)
+        if log is not None:
+            log(generation, fitness)
+    return best, best_fitness
+
+
+def optimise_gaits(
+    task_name: str,
+    bodies: Sequence[BodyLike],
+    config: GaitSearch = GaitSearch(),  # noqa: B008 (frozen, so sharing the default is safe)
+    log: Callable[[int, np.ndarray], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(best params [D, 1 + 2 a], best returns [D], env steps used): a CEM over each design's
+    periodic controller, from all zeros, every design's population rolled out in one batch per
+    generation; a = the most actuators of any design (entries past a design's own are ignored).
+    Fitness is the return of the rollout actually run (the simulator is deterministic, so rolling
+    best_params out again gives best_returns). `log(generation, returns [D, population])`."""
+    bodies = [check_body(body) for body in bodies]
+    size = controller_size(max(len(actuator_cells(body)) for body in bodies))
+    env_steps = 0
+
+    def evaluate(samples: np.ndarray) -> np.ndarray:
+        nonlocal env_steps
+        designs, population, _ = samples.shape
+        repeated = [body for body in bodies for _ in range(population)]
+        returns, steps = rollout_returns(
+            task_name, repeated, samples.reshape(designs * population, size), config.horizon
+        )
+        env_steps += steps
+        return returns.reshape(designs, population)
+
+    best, best_returns = cross_entropy_search(evaluate, np.zeros((len(bodies), size)), config, log)
+    return best, best_returns, env_steps
