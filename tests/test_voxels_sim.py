@@ -203,6 +203,25 @@ def test_threads_give_the_same_worlds_as_one_thread():
     assert np.array_equal(serial.pos, parallel.pos)
 
 
+def test_centres_and_orientations_of_different_robots_are_each_their_own():
+    rng = np.random.default_rng(6)
+    bodies = [WALKER, np.array([[H_ACT, V_ACT]]), random_body(rng)]
+    batch = sim.stack([sim.layout([sim.Piece(b, 2, 1, sim.ROBOT), GROUND]) for b in bodies])
+    for _ in range(20):
+        sim.step(batch, rng.uniform(0.6, 1.6, batch.actuator_voxels.shape))
+    for i in range(3):
+        points, start = robot_points(batch, i), batch.start_pos[i, slice(*batch.piece_points[i, 0])]
+        np.testing.assert_allclose(sim.centre(batch, 0)[i], points.mean(axis=0))
+        alone = sim.build([sim.Piece(bodies[i], 2, 1, sim.ROBOT), GROUND])
+        alone.pos[0, : len(points)], alone.start_pos[0, : len(points)] = points, start
+        np.testing.assert_allclose(sim.orientation(batch, 0)[i], sim.orientation(alone, 0)[0])
+    quarter = sim.build([sim.Piece(WALKER, 2, 10, sim.ROBOT)])
+    p = quarter.pos[0, : quarter.piece_points[0, 0, 1]]
+    middle = p.mean(axis=0)
+    p[:] = middle + (p - middle) @ np.array([[0.0, 1.0], [-1.0, 0.0]])  # turned 90 degrees anticlockwise
+    assert sim.orientation(quarter, 0)[0] == pytest.approx(np.pi / 2)
+
+
 def test_reset_puts_a_world_back_exactly():
     w = sim.build([sim.Piece(WALKER, 2, 1, sim.ROBOT), GROUND])
     actions = np.random.default_rng(4).uniform(0.6, 1.6, (20, *w.actuator_voxels.shape))

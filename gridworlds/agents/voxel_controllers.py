@@ -103,9 +103,9 @@ def _select(worlds: engine.Worlds, keep: np.ndarray) -> engine.Worlds:
 def _measure(worlds: engine.Worlds, box: int) -> Measures:
     """What the rewards read, with each world's own point ranges (its robot's size is its own)."""
     return Measures(
-        robot=engine.robot_centres(worlds),
-        box=engine.centres(worlds, box) if box >= 0 else None,
-        orientation=engine.orientations(worlds, 0),
+        robot=engine.centre(worlds, 0),
+        box=engine.centre(worlds, box) if box >= 0 else None,
+        orientation=engine.orientation(worlds, 0),
     )
 
 

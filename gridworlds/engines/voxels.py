@@ -845,12 +845,6 @@ def piece_points(w: Worlds, piece: int) -> tuple[int, int]:
     return int(first[0]), int(end[0])
 
 
-def centre(w: Worlds, piece: int) -> np.ndarray:
-    """float64 [N, 2], the mean point of `piece` (every point has mass 1, so its centre of mass)."""
-    first, end = piece_points(w, piece)
-    return w.pos[:, first:end].mean(axis=1)
-
-
 def centre_velocity(w: Worlds, piece: int) -> np.ndarray:
     first, end = piece_points(w, piece)
     return w.vel[:, first:end].mean(axis=1)
@@ -861,24 +855,6 @@ def relative_positions(w: Worlds, piece: int) -> np.ndarray:
     first, end = piece_points(w, piece)
     rel = w.pos[:, first:end] - w.pos[:, first:end].mean(axis=1, keepdims=True)
     return np.concatenate([rel[:, :, 0], rel[:, :, 1]], axis=1)
-
-
-def orientation(w: Worlds, piece: int) -> np.ndarray:
-    """float64 [N], the piece's rotation since the start in [0, 2 pi), counter-clockwise positive:
-    EvoGym's mean of the points' angles about the centre, weighted by their start radius."""
-    first, end = piece_points(w, piece)
-    now = w.pos[:, first:end] - w.pos[:, first:end].mean(axis=1, keepdims=True)
-    start = w.start_pos[:, first:end] - w.start_pos[:, first:end].mean(axis=1, keepdims=True)
-    now_len, start_len = np.linalg.norm(now, axis=2), np.linalg.norm(start, axis=2)
-    scale = now_len * start_len
-    degenerate = scale < 1e-7
-    dot = np.where(degenerate, 0.99999, (now * start).sum(axis=2) / np.where(degenerate, 1.0, scale))
-    dot = np.clip(dot, -0.99999, 0.99999)
-    theta = (np.arccos(dot) * start_len).sum(axis=1) / start_len.sum(axis=1)
-    unit_now = now / np.where(now_len < 1e-12, 1.0, now_len)[..., None]
-    unit_start = start / np.where(start_len < 1e-12, 1.0, start_len)[..., None]
-    cross = (unit_now[..., 0] * unit_start[..., 1] - unit_now[..., 1] * unit_start[..., 0]).sum(axis=1)
-    return np.where(cross > 0, 2 * math.pi - theta, theta)
 
 
 def terrain_heights(w: Worlds, piece: int, terrain: np.ndarray, reach: int, below: bool) -> np.ndarray:
@@ -912,9 +888,6 @@ def terrain_heights(w: Worlds, piece: int, terrain: np.ndarray, reach: int, belo
     return out * VOXEL
 
 
-# --- per-world measurements: worlds whose pieces hold different numbers of points (different robots) ---
-
-
 def piece_points_each(w: Worlds, piece: int) -> tuple[np.ndarray, np.ndarray]:
     """(index int64 [N, L], mask bool [N, L]): the points of `piece` in each world, padded to the
     most points L it holds in any world; padding repeats the world's first point of the piece and is
@@ -936,20 +909,17 @@ def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (points * mask[..., None]).sum(axis=1) / mask.sum(axis=1)[:, None]
 
 
-def centres(w: Worlds, piece: int) -> np.ndarray:
-    """float64 [N, 2], as `centre` (the piece's mean point), with the piece's own range in each world."""
+def centre(w: Worlds, piece: int) -> np.ndarray:
+    """float64 [N, 2], the mean point of `piece` (every point has mass 1, so its centre of mass), with
+    the piece's own points in each world (worlds may hold different robots)."""
     index, mask = piece_points_each(w, piece)
     return _masked_mean(_gather(w.pos, index), mask)
 
 
-def robot_centres(w: Worlds) -> np.ndarray:
-    """float64 [N, 2], each world's robot's centre (the robot is piece 0, whatever its size)."""
-    return centres(w, 0)
-
-
-def orientations(w: Worlds, piece: int) -> np.ndarray:
-    """float64 [N], as `orientation` (rotation since the start in [0, 2 pi), counter-clockwise
-    positive), with the piece's own range in each world: padding points get no weight."""
+def orientation(w: Worlds, piece: int) -> np.ndarray:
+    """float64 [N], the piece's rotation since the start in [0, 2 pi), counter-clockwise positive:
+    EvoGym's mean of the points' angles about the centre, weighted by their start radius; with the
+    piece's own points in each world (padding points get no weight)."""
     index, mask = piece_points_each(w, piece)
     now, start = _gather(w.pos, index), _gather(w.start_pos, index)
     now = now - _masked_mean(now, mask)[:, None]
