@@ -103,3 +103,20 @@ def test_a_walker_with_a_simple_periodic_gait_covers_two_metres():
         _, _, terminated, truncated, info = env.step(1.1 + 0.5 * np.sin(2 * np.pi * t / 26 + phases))
         assert not terminated
     assert info["distance"] > 2.0
+
+
+def test_sb3_ppo_drives_a_voxel_robot_in_the_worlds_action_range(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from gridworlds.agents import load_agent, make_agent
+
+    env = gym.make(WALKER, body=STRIP)
+    agent = make_agent("sb3", WALKER, seed=0, algo="PPO", n_envs=1, n_steps=64, batch_size=32)
+    agent.learn(env, 64)
+    obs, _ = env.reset(seed=0)
+    action = agent.act(obs, {})
+    # the policy acts in [-1, 1]: an untrained one starts near the middle of Box(0.6, 1.6), not at 0.6
+    assert env.action_space.contains(action) and np.all(np.abs(action - 1.1) < 0.3)
+    agent.save(tmp_path / "ppo")
+    np.testing.assert_allclose(load_agent(tmp_path / "ppo").act(obs, {}), action)
+    with pytest.raises(ValueError, match="continuous actions: use algo='PPO'"):
+        make_agent("sb3", WALKER, algo="MaskablePPO", n_envs=1).learn(env, 64)

@@ -116,9 +116,16 @@ def load_agent(path: str | Path) -> Agent:
 def write_manifest(
     directory: Path, name: str, world_id: str, params: dict[str, Any], env: dict[str, Any] | None = None
 ) -> None:
-    """Describe a checkpoint: `env` holds the world's arguments that the agent learned with."""
+    """Describe a checkpoint: `env` holds the world's arguments that the agent learned with (arrays,
+    such as a voxel robot's body, are written as nested lists)."""
     manifest = {"name": name, "world_id": world_id, "params": params, "env": env or {}}
-    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_as_list))
+
+
+def _as_list(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"a checkpoint cannot record {type(value).__name__} values")
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

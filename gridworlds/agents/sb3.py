@@ -32,6 +32,16 @@ MODEL_FILE = "model.zip"
 RESERVED = {"self", "env", "policy", "seed", "device", "verbose"}  # set by this adapter itself
 
 
+def unit_actions(env: gym.Env) -> gym.Env:
+    """`env` with a Box action space rescaled to [-1, 1] (SB3's Gaussian policies start at 0 with a
+    spread of 1: a voxel robot's Box(0.6, 1.6) would otherwise start clipped at 0.6); other envs as
+    they are."""
+    space = env.action_space
+    if isinstance(space, gym.spaces.Box) and not (np.all(space.low == -1) and np.all(space.high == 1)):
+        return gym.wrappers.RescaleAction(env, -1.0, 1.0)
+    return env
+
+
 class _Reporter(BaseCallback):
     """After each rollout, hands the runner's callback the steps so far and the mean return, length
     and score of the episodes finished since the last report (the previous means if none finished).
@@ -110,6 +120,7 @@ class SB3Agent:
         self.hyperparameters = hyperparameters
         self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
         self.model = None
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # a Box world's action bounds
 
     def params(self) -> dict[str, Any]:
         return {
@@ -133,11 +144,11 @@ class SB3Agent:
             spec = env.spec
 
             def build():
-                return Monitor(gym.make(spec))
+                return Monitor(unit_actions(gym.make(spec)))
         else:
 
             def build():
-                return Monitor(make(self.world_id))
+                return Monitor(unit_actions(make(self.world_id)))
 
         vec_env = DummyVecEnv([build] * self.n_envs)
         vec_env.seed(self.seed)
@@ -151,6 +162,8 @@ class SB3Agent:
         if env is not None and env.spec is not None:
             self.env_kwargs = {k: v for k, v in env.spec.kwargs.items() if k != "render_mode"}
         if self.model is None:
+            if self.algo == "MaskablePPO" and isinstance(vec_env.action_space, gym.spaces.Box):
+                raise ValueError(f"{self.world_id} has continuous actions: use algo='PPO'")
             self.model = ALGORITHMS[self.algo](
                 self.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
             )
@@ -170,7 +183,19 @@ class SB3Agent:
             )
         else:
             action, _ = self.model.predict(observation, deterministic=self.deterministic)
-        return int(action) if isinstance(self.model.action_space, gym.spaces.Discrete) else action
+        if isinstance(self.model.action_space, gym.spaces.Discrete):
+            return int(action)
+        if isinstance(self.model.action_space, gym.spaces.Box):
+            return self._world_actions(action)
+        return action
+
+    def _world_actions(self, unit: np.ndarray) -> np.ndarray:
+        """A policy's action in [-1, 1] (see `unit_actions`) in the world's own Box bounds."""
+        if self._bounds is None:
+            space = make(self.world_id, **self.env_kwargs).action_space
+            self._bounds = (space.low, space.high)
+        low, high = self._bounds
+        return low + (np.clip(unit, -1.0, 1.0) + 1.0) * (high - low) / 2
 
     def save(self, path: str | Path) -> None:
         if self.model is None:
