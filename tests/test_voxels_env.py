@@ -120,3 +120,14 @@ def test_sb3_ppo_drives_a_voxel_robot_in_the_worlds_action_range(tmp_path):
     np.testing.assert_allclose(load_agent(tmp_path / "ppo").act(obs, {}), action)
     with pytest.raises(ValueError, match="continuous actions: use algo='PPO'"):
         make_agent("sb3", WALKER, algo="MaskablePPO", n_envs=1).learn(env, 64)
+
+
+def test_floor_gaps_are_read_from_the_terrain_under_each_column():
+    env = VoxelEnv("UpStepper-v0", body=np.full((2, 2), 3))  # robot at cell (1, 1) on ground 1 voxel high
+    obs, _ = env.reset()
+    centre = env.core.measure().robot[0]
+    floor = obs[-11:]  # floor:5, columns x = centre - 5 .. centre + 5 voxels
+    gap = min(centre[1] - 0.1, 0.5)  # the ground's top is at y = 0.1
+    expected = [0.5 if centre[0] + 0.1 * k < 0 else gap for k in range(-5, 6)]  # nothing left of x = 0
+    np.testing.assert_allclose(floor, expected, atol=1e-12)
+    assert env.core.task.observation[-1] == "floor:5"

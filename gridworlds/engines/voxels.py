@@ -861,31 +861,24 @@ def terrain_heights(w: Worlds, piece: int, terrain: np.ndarray, reach: int, belo
     """float64 [N, 2 reach + 1]: for each voxel column within `reach` of the piece's centre, the gap
     from the centre down to the highest terrain point under it (or up to the lowest above it, if not
     `below`), clipped to 5 voxels; `terrain` is a bool mask of the pieces that count (EvoGym's
-    floor / ceiling observations)."""
-    c = centre(w, piece) / VOXEL
-    out = np.empty((len(c), 2 * reach + 1))
-    for i in range(len(c)):
-        points = (
-            np.concatenate(
-                [
-                    w.pos[i, a:b]
-                    for k, (a, b) in enumerate(w.piece_points[i])
-                    if k < len(terrain) and terrain[k]
-                ]
-            )
-            / VOXEL
-        )
-        x, y = points[:, 0], points[:, 1]
-        near = (np.abs(x - c[i, 0]) < reach + 0.5) & ((y < c[i, 1]) if below else (y > c[i, 1]))
-        for j, offset in enumerate(range(-reach, reach + 1)):
-            column = near & (np.abs(x - (c[i, 0] + offset)) < 0.5)
-            if below:
-                edge = y[column].max() if column.any() else c[i, 1] - 5
-                out[i, j] = np.clip(c[i, 1] - edge, 0, 5)
-            else:
-                edge = y[column].min() if column.any() else c[i, 1] + 5
-                out[i, j] = np.clip(edge - c[i, 1], 0, 5)
-    return out * VOXEL
+    floor / ceiling observations). All worlds at once."""
+    centres = centre(w, piece)[:, None, :] / VOXEL  # [N, 1, 2]
+    point = np.arange(w.pos.shape[1])
+    counted = np.zeros(w.pos.shape[:2], np.bool_)
+    for k in np.flatnonzero(terrain):
+        first, end = w.piece_points[:, k, 0:1], w.piece_points[:, k, 1:2]
+        counted |= (point >= first) & (point < end)
+    x, y = w.pos[..., 0] / VOXEL, w.pos[..., 1] / VOXEL
+    side = (y < centres[..., 1]) if below else (y > centres[..., 1])
+    offsets = np.arange(-reach, reach + 1)[None, :, None]  # [1, 2 reach + 1, 1]
+    column = (counted & side)[:, None, :] & (np.abs(x[:, None, :] - (centres[..., 0:1] + offsets)) < 0.5)
+    if below:
+        edge = np.where(column, y[:, None, :], -np.inf).max(axis=2)
+        gap = centres[..., 1] - np.where(np.isfinite(edge), edge, centres[..., 1] - 5)
+    else:
+        edge = np.where(column, y[:, None, :], np.inf).min(axis=2)
+        gap = np.where(np.isfinite(edge), edge, centres[..., 1] + 5) - centres[..., 1]
+    return np.clip(gap, 0, 5) * VOXEL
 
 
 def piece_points_each(w: Worlds, piece: int) -> tuple[np.ndarray, np.ndarray]:
