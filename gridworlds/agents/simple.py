@@ -80,10 +80,6 @@ class RandomAgent(UntrainedAgent):
             from gridworlds.registry import make
 
             env = make(self.world_id)
-            space = env.action_space
-            if callable(space):  # pettingzoo: action_space(agent) is a method
-                space = space(env.possible_agents[0])
-            self._action_space = space
-            self._action_space.seed(self.seed)
+            self.bind(env)
             env.close()
         return self._action_space.sample()

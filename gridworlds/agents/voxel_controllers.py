@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridworlds.engines import voxel_tasks as tasks
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxel_bodies import BodyLike, actuator_cells, check_body
 from gridworlds.engines.voxel_tasks import TASKS, Measures, Task
@@ -100,15 +101,6 @@ def _select(worlds: engine.Worlds, keep: np.ndarray) -> engine.Worlds:
     return engine.Worlds(*(array[keep] for array in worlds))
 
 
-def _measure(worlds: engine.Worlds, box: int) -> Measures:
-    """What the rewards read, with each world's own point ranges (its robot's size is its own)."""
-    return Measures(
-        robot=engine.centre(worlds, 0),
-        box=engine.centre(worlds, box) if box >= 0 else None,
-        orientation=engine.orientation(worlds, 0),
-    )
-
-
 def _select_measures(m: Measures, keep: np.ndarray) -> Measures:
     return Measures(*(None if part is None else part[keep] for part in m))
 
@@ -140,21 +132,16 @@ def rollout_returns(
         )
     if not np.isfinite(params).all():
         raise ValueError("params must be finite numbers")
-    kinds = worlds.piece_kind[0]  # every world holds the same task pieces after its robot
-    box = int(np.flatnonzero(kinds == engine.OBJECT)[0]) if "box" in task.observation else -1
+    box = tasks.box_piece(task, worlds)
 
     returns = np.zeros(n)
     running = np.arange(n)  # the worlds still in the batch, by their index in `bodies`
     state = {name: np.zeros(n) for name in task.state}
     env_steps = 0
-    before = _measure(worlds, box)
+    before = tasks.measure(worlds, box)
     for t in range(horizon):
         actions = periodic_actions(params[running], t)[:, :most_actuators]
-        unstable = engine.step(worlds, actions)
-        after = _measure(worlds, box)
-        reward, terminated = task.reward(before, after, state)
-        reward = np.where(unstable, reward + engine.UNSTABLE_PENALTY, reward)
-        terminated = terminated | unstable
+        after, reward, terminated, _ = tasks.advance(task, worlds, actions, before, box, state)
         returns[running] += reward
         env_steps += len(running)
         if terminated.any():  # stop simulating ended episodes rather than masking them

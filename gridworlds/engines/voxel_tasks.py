@@ -17,6 +17,9 @@ Worlds follow EvoGym's JSON files cell for cell, with one liberty: where EvoGym'
 built solid from y = 0 (`columns`). Contact only involves surfaces, and the floor observation reads
 the highest point under each column, so the two behave the same. Floating platforms stay floating.
 
+`advance` plays one control step of a task on the simulator (its reward, its ends, -3 and the end on
+instability): the envs and the design search's batched rollouts both step through it.
+
 Episode ends, as EvoGym's: the task's own (a finish line with its bonus, lying on the back with -3
 (`with_flip_penalty`), falling below a height with -3 (`with_fall_end`)); the environment adds -3
 and the end on instability, and truncation at `horizon`.
@@ -38,8 +41,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gridworlds.engines import voxels as sim
 from gridworlds.engines.voxel_bodies import FIXED, RIGID, SOFT
-from gridworlds.engines.voxels import OBJECT, TERRAIN, UNSTABLE_PENALTY, Piece
+from gridworlds.engines.voxels import OBJECT, TERRAIN, UNSTABLE_PENALTY, Piece, Worlds
 
 
 class Measures(NamedTuple):
@@ -548,3 +552,33 @@ register(
         reward=forward(finish=5.9, bonus=2.0),  # EvoGym has no flip check here
     )
 )
+
+
+# --- playing a task ---
+
+
+def box_piece(task: Task, worlds: Worlds) -> int:
+    """The piece the task's "box" observation and rewards read (its first free object), or -1."""
+    kinds = worlds.piece_kind[0]  # every world of a task holds the same pieces after its robot
+    return int(np.flatnonzero(kinds == OBJECT)[0]) if "box" in task.observation else -1
+
+
+def measure(worlds: Worlds, box: int) -> Measures:
+    """What rewards read, each world with its own robot's points (robots may differ)."""
+    return Measures(
+        robot=sim.centre(worlds, 0),
+        box=sim.centre(worlds, box) if box >= 0 else None,
+        orientation=sim.orientation(worlds, 0),
+    )
+
+
+def advance(
+    task: Task, worlds: Worlds, actions: np.ndarray, before: Measures, box: int, state: dict[str, np.ndarray]
+) -> tuple[Measures, np.ndarray, np.ndarray, np.ndarray]:
+    """One control step of every world: (measures after, reward, terminated, unstable), each [N].
+    An unstable step (undone by the simulator) adds -3 to the task's reward and ends the episode."""
+    unstable = sim.step(worlds, actions)
+    after = measure(worlds, box)
+    reward, terminated = task.reward(before, after, state)
+    reward = np.where(unstable, reward + UNSTABLE_PENALTY, reward)
+    return after, reward, terminated | unstable, unstable

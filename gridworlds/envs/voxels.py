@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
 from gridworlds.engines import voxel_bodies as bodies
+from gridworlds.engines import voxel_tasks as tasks
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxel_tasks import TASKS, Measures, Task
 from gridworlds.envs.checks import check_choice, check_positive_int
@@ -41,9 +42,8 @@ class VoxelTask:
         pieces = [robot, *self.task.world()]
         layout = engine.layout(pieces)
         self.worlds = engine.stack([layout] * n)
-        kinds = self.worlds.piece_kind[0]
-        self.box = int(np.flatnonzero(kinds == engine.OBJECT)[0]) if "box" in self.task.observation else -1
-        self.terrain = kinds != engine.ROBOT
+        self.box = tasks.box_piece(self.task, self.worlds)
+        self.terrain = self.worlds.piece_kind[0] != engine.ROBOT
         if self.box >= 0:
             self.terrain[self.box] = False
         self.actuators = int(self.worlds.counts[0, engine.COUNT_ACTUATORS])
@@ -57,21 +57,13 @@ class VoxelTask:
         self.lengths[which] = 0
 
     def measure(self) -> Measures:
-        w = self.worlds
-        return Measures(
-            robot=engine.centre(w, 0),
-            box=engine.centre(w, self.box) if self.box >= 0 else None,
-            orientation=engine.orientation(w, 0),
-        )
+        return tasks.measure(self.worlds, self.box)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rewards, terminated, truncated and unstable [N] after one control step of every copy."""
-        before = self.measure()
-        unstable = engine.step(self.worlds, actions)
-        after = self.measure()
-        reward, terminated = self.task.reward(before, after, self.state)
-        reward = np.where(unstable, reward + engine.UNSTABLE_PENALTY, reward)
-        terminated = terminated | unstable
+        _, reward, terminated, unstable = tasks.advance(
+            self.task, self.worlds, actions, self.measure(), self.box, self.state
+        )
         self.lengths += 1
         truncated = (self.lengths >= self.task.horizon) & ~terminated
         return reward, terminated, truncated, unstable
