@@ -56,6 +56,7 @@ AGENTS: dict[str, dict[str, str]] = {
         "gridworlds/Othello-v0": "gridworlds.agents.othello:AlphaBetaOthello",
         "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:AlphaBetaOthello",
     },
+    "othello-gpt": {"gridworlds/OthelloVs-v0": "gridworlds.agents.othello_gpt:OthelloGPTAgent"},
     "ca-rule": {
         "gridworlds/TouchingLoops-v0": "gridworlds.agents.touching_loops:CARule",
         "gridworlds/TouchingLoopsCA-v0": "gridworlds.agents.touching_loops:CARule",
@@ -137,3 +138,12 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         if key not in manifest:
             raise ValueError(f"{file}: missing field {key!r}")
     return manifest
+
+
+def tensorboard_writer(directory: str | None) -> Any:
+    """A TensorBoard SummaryWriter on `directory` (torch imported only then), or None without one."""
+    if directory is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(directory)

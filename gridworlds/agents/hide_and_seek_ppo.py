@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents import Callback, read_manifest, tensorboard_writer, write_manifest
 from gridworlds.agents import hide_and_seek as scripted
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
@@ -469,12 +469,3 @@ def check_config(config: PPOConfig) -> PPOConfig:
         if not isinstance(getattr(config, name), int | float) or getattr(config, name) < 0:
             raise ValueError(f"{name} must be a non-negative number, got {getattr(config, name)!r}")
     return config
-
-
-def tensorboard_writer(directory: str | None) -> Any:
-    """A TensorBoard SummaryWriter on `directory`, or None when no directory is given."""
-    if directory is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(directory)

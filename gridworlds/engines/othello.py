@@ -271,6 +271,19 @@ def random_games(count, rng, squares):
     return lengths, rng
 
 
+# Squares to tokens for random_games' int8 squares: square -1, which marks the end of a game, picks
+# the last entry, the padding token.
+_TOKEN_OF_SQUARE = np.append(SQUARE_TO_TOKEN, PAD_TOKEN).astype(np.uint8)
+
+
+def random_game_tokens(count: int, rng: np.uint64) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+    """`count` random games as OthelloGPT tokens: (tokens uint8 [count, 60], lengths uint8 [count],
+    the generator state after them)."""
+    squares = np.empty((count, MAX_MOVES), dtype=np.int8)
+    lengths, rng = random_games(count, np.uint64(rng), squares)
+    return _TOKEN_OF_SQUARE[squares], lengths.astype(np.uint8), rng
+
+
 @numba.njit(cache=True)
 def replay(squares, length, black, white, movers):
     """Rebuild the boards of one game from its squares (implicit passes): black[t], white[t] are the

@@ -55,9 +55,6 @@ GENERATOR = (
     "plays the shard's games one after another, each move uniform over the legal moves"
 )
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp in the shard archives: same seed, same bytes
-# Squares to tokens for random_games' int8 squares: square -1, which marks the end of a game, picks
-# the last entry, the padding token.
-_TOKEN_OF_SQUARE = np.append(engine.SQUARE_TO_TOKEN, engine.PAD_TOKEN).astype(np.uint8)
 
 
 def write_games(
@@ -206,13 +203,12 @@ def _shard_name(k: int) -> str:
 def _shard_bytes(seed: int, k: int, count: int) -> bytes:
     """Shard k of a seed's dataset as the bytes of an .npz file."""
     state = np.random.SeedSequence([seed, k]).generate_state(1, np.uint64)[0]
-    squares = np.empty((count, engine.MAX_MOVES), dtype=np.int8)
-    lengths, _ = engine.random_games(count, state, squares)
+    tokens, lengths, _ = engine.random_game_tokens(count, state)
     # np.savez stamps each member with the current time; written by hand, a shard's bytes (and so
     # its checksum) depend on the seed alone. Stored, not deflated: compression saves only a quarter.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, array in (("tokens", _TOKEN_OF_SQUARE[squares]), ("lengths", lengths.astype(np.uint8))):
+        for name, array in (("tokens", tokens), ("lengths", lengths)):
             # force_zip64 as in np.savez: the size of a member is not known before it is written.
             info = zipfile.ZipInfo(f"{name}.npy", _ZIP_TIME)
             with archive.open(info, "w", force_zip64=True) as member:
