@@ -111,6 +111,17 @@ def test_learning_reports_held_out_metrics_and_beats_the_control():
     assert metrics["legal_top1"] > control["legal_top1"] + 0.1
 
 
+def test_trains_from_a_dataset_on_disk(tmp_path):
+    from gridworlds.runner.othello_data import OthelloGames, write_games
+
+    write_games(tmp_path / "games", games=96, seed=5, shard_games=40, progress=False)
+    agent = OthelloGPTAgent(seed=0, device="cpu", data=str(tmp_path / "games"), **{**TINY, "batch_size": 32})
+    tokens, lengths = agent.training_games()
+    assert np.array_equal(tokens, OthelloGames(tmp_path / "games").tokens) and len(lengths) == 96
+    agent.learn(None, 96)
+    assert agent.trainer.games_seen == 96
+
+
 def test_checkpoint_round_trip_and_resume(tmp_path):
     params = {**TINY, "dataset_games": 300, "batch_size": 32, "eval_every": 10**9}
     straight = OthelloGPTAgent(seed=4, device="cpu", **params)

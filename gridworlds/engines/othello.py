@@ -59,7 +59,7 @@ _WIN = 1_000_000
 
 
 @numba.njit("u8(u8, i8)", cache=True, inline="always")
-def _shift(discs, direction):
+def shift(discs, direction):
     if _UPWARD[direction]:
         return (discs << _SHIFTS[direction]) & _MASKS[direction]
     return (discs >> _SHIFTS[direction]) & _MASKS[direction]
@@ -85,10 +85,10 @@ def legal_moves(me, opp):
     empty = ~(me | opp)
     moves = np.uint64(0)
     for d in range(8):
-        run = _shift(me, d) & opp
+        run = shift(me, d) & opp
         for _ in range(5):  # a bracketed line holds at most 6 opponent discs
-            run |= _shift(run, d) & opp
-        moves |= _shift(run, d) & empty
+            run |= shift(run, d) & opp
+        moves |= shift(run, d) & empty
     return moves
 
 
@@ -98,10 +98,10 @@ def flips(me, opp, square):
     flipped = np.uint64(0)
     for d in range(8):
         line = np.uint64(0)
-        cursor = _shift(_ONE << np.uint64(square), d)
+        cursor = shift(_ONE << np.uint64(square), d)
         while cursor & opp:
             line |= cursor
-            cursor = _shift(cursor, d)
+            cursor = shift(cursor, d)
         if cursor & me:
             flipped |= line
     return flipped

@@ -54,14 +54,11 @@ _LAST_TOKEN = len(engine.PLAYABLE)  # tokens are 0 (padding) and 1..60
 _ONE = np.uint64(1)
 _EVERY_SQUARE = np.uint64(0xFFFFFFFFFFFFFFFF)
 _CORNERS = (0, 7, 56, 63)
-# engine._shift's directions come in opposite pairs (2k, 2k + 1): the 4 lines are horizontal,
+# engine.shift's directions come in opposite pairs (2k, 2k + 1): the 4 lines are horizontal,
 # vertical, the a1-h8 diagonal and the h1-a8 diagonal. Per line, the squares that have a neighbour on
 # both sides along it; every other square touches the board's edge along that line.
 _HAS_BOTH_NEIGHBOURS = np.array(
-    [
-        engine._shift(_EVERY_SQUARE, 2 * line) & engine._shift(_EVERY_SQUARE, 2 * line + 1)
-        for line in range(4)
-    ],
+    [engine.shift(_EVERY_SQUARE, 2 * line) & engine.shift(_EVERY_SQUARE, 2 * line + 1) for line in range(4)],
     dtype=np.uint64,
 )
 
@@ -141,7 +138,7 @@ def _full_lines(occupied, direction):
     """The squares whose whole line along `direction` (and its opposite, direction + 1) is occupied."""
     reaches_empty = ~occupied
     for _ in range(7):  # spreading each empty square 7 steps both ways covers its whole line
-        reaches_empty |= engine._shift(reaches_empty, direction) | engine._shift(reaches_empty, direction + 1)
+        reaches_empty |= engine.shift(reaches_empty, direction) | engine.shift(reaches_empty, direction + 1)
     return ~reaches_empty
 
 
@@ -207,8 +204,8 @@ def stable_by_rule(black, white):
                 candidates &= (
                     full[line]
                     | ~_HAS_BOTH_NEIGHBOURS[line]
-                    | engine._shift(own_stable, 2 * line)
-                    | engine._shift(own_stable, 2 * line + 1)
+                    | engine.shift(own_stable, 2 * line)
+                    | engine.shift(own_stable, 2 * line + 1)
                 )
             grown |= candidates
         # Each round can only add discs (more stable discs protect more), so this ends.

@@ -25,7 +25,9 @@ Parameters, the [study] table:
     seed       seeds the model, its training games and the held-out games
     device     "auto" (a GPU when there is one), "cpu", "cuda", ...
     model      GPTConfig fields: layers, d_model, heads, mlp_ratio
-    train      games (the budget), and TrainConfig fields (batch_size, learning_rate, ...)
+    train      games (the budget), data (a dataset directory from `gridworlds data othello`; without
+               one, `dataset_games` games are generated from the seed), and TrainConfig fields
+               (batch_size, learning_rate, ...)
     probe      train_games, test_games, and ProbeConfig fields for the linear probes (epochs,
                batch_size, lr, weight_decay); mlp_hidden, the MLP probes' width
     sae        seeds, and SAEConfig fields (expansion, l1_coefficient, steps, batch_size, lr, tied)
@@ -100,7 +102,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "seed": fields_.get(params, PREFIX, "seed", Kind("a non-negative integer", _non_negative), 0),
         "device": fields_.get(params, PREFIX, "device", STRING, "auto"),
         "model": fields_.get(params, PREFIX, "model", _table_of(GPTConfig), {}),
-        "train": fields_.get(params, PREFIX, "train", _table_of(TrainConfig, ("games",)), {}),
+        "train": fields_.get(params, PREFIX, "train", _table_of(TrainConfig, ("games", "data")), {}),
         "probe": fields_.get(
             params, PREFIX, "probe", _table_of(ProbeConfig, ("train_games", "test_games", "mlp_hidden")), {}
         ),
@@ -460,16 +462,21 @@ def report_markdown(
 
 def _plot_legality(out: Path, training: list[dict[str, float]]) -> None:
     figure, (legal, loss) = panels(2, "OthelloGPT on held-out random games")
-    games = [row["games"] for row in training]
-    legal.plot(games, [100 * row["legal_top1"] for row in training], marker=".")
+    trained = [row for row in training if row["games"] > 0]
+    games = [row["games"] for row in trained]
+    legal.plot(games, [100 * row["legal_top1"] for row in trained], marker=".")
     legal.axhline(100 * training[0]["legal_top1"], color="grey", linestyle=":", label="untrained")
-    legal.set_xscale("symlog", linthresh=max(games[1] if len(games) > 1 else 1, 1))
-    legal.set(xlabel="training games", ylabel="top-1 legal %", title="legal move rate")
+    legal.set(xscale="log", xlabel="training games", ylabel="top-1 legal %", title="legal move rate")
     legal.legend()
     for key in ("next_loss", "legal_loss"):
-        loss.plot(games, [row[key] for row in training], label=key)
-    loss.set_xscale("symlog", linthresh=max(games[1] if len(games) > 1 else 1, 1))
-    loss.set(xlabel="training games", ylabel="cross-entropy", title="held-out losses")
+        loss.plot(games, [row[key] for row in trained], label=key)
+        loss.axhline(training[0][key], color="grey", linestyle=":")
+    loss.set(
+        xscale="log",
+        xlabel="training games",
+        ylabel="cross-entropy",
+        title="held-out losses (dotted: untrained)",
+    )
     loss.legend()
     save_png(figure, out / "legality.png")
 
