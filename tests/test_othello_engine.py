@@ -2,22 +2,12 @@
 
 import numpy as np
 import pytest
+from othello_boards import bitboard, squares_of
 
 from gridworlds.engines import othello as engine
 from gridworlds.engines.rng import seed_state
 
 DIRECTIONS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-
-
-def bitboard(squares):
-    board = 0
-    for s in squares:
-        board |= 1 << s
-    return np.uint64(board)
-
-
-def squares_of(board):
-    return sorted(s for s in range(64) if (int(board) >> s) & 1)
 
 
 # --- a plain-Python reference of the rules on an 8x8 list, written from the spec ---

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from othello_boards import bitboard, squares_of
 
 from gridworlds.engines import othello as engine
 from gridworlds.engines import othello_labels as labels
@@ -12,17 +13,6 @@ from gridworlds.engines.rng import seed_state
 
 LINES = [(0, 1), (1, 0), (1, 1), (1, -1)]  # horizontal, vertical, the two diagonals (one way each)
 NEIGHBOURS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
-
-
-def bitboard(squares):
-    board = 0
-    for s in squares:
-        board |= 1 << s
-    return np.uint64(board)
-
-
-def squares_of(board):
-    return sorted(s for s in range(64) if (int(board) >> s) & 1)
 
 
 def random_games(count, seed):

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -140,10 +141,25 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def tensorboard_writer(directory: str | None) -> Any:
-    """A TensorBoard SummaryWriter on `directory` (torch imported only then), or None without one."""
-    if directory is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
+@contextmanager
+def reporting(tensorboard: str | None, callback: Callback | None) -> Iterator[Callable[[int, dict], bool]]:
+    """A learner's report function for the length of the block: report(step, metrics) writes the
+    metrics to TensorBoard under `tensorboard` (torch imported only then), passes them to the
+    callback, and returns False when the callback asks to stop."""
+    writer = None
+    if tensorboard is not None:
+        from torch.utils.tensorboard import SummaryWriter
 
-    return SummaryWriter(directory)
+        writer = SummaryWriter(tensorboard)
+
+    def report(step: int, metrics: dict[str, float]) -> bool:
+        if writer is not None:
+            for name, value in metrics.items():
+                writer.add_scalar(name, value, step)
+        return callback is None or callback(step, metrics) is not False
+
+    try:
+        yield report
+    finally:
+        if writer is not None:
+            writer.close()

@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, tensorboard_writer, write_manifest
+from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
 from gridworlds.agents import hide_and_seek as scripted
+from gridworlds.agents.ppo import clipped_loss, gae
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
 
@@ -107,27 +108,6 @@ def attend(query: torch.Tensor, entities: torch.Tensor, visible: torch.Tensor) -
 
 def distributions(logits: list[torch.Tensor]) -> list[torch.distributions.Categorical]:
     return [torch.distributions.Categorical(logits=part) for part in logits]
-
-
-def gae(rewards: np.ndarray, values: np.ndarray, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """Generalised advantage estimates and returns for whole episodes: rewards and values are
-    [T, ...] with the episode ending after step T - 1 (no bootstrap). Returns (advantages, returns)."""
-    advantages = np.zeros_like(rewards)
-    running = np.zeros_like(rewards[0])
-    for t in reversed(range(len(rewards))):
-        next_value = values[t + 1] if t + 1 < len(rewards) else 0.0
-        delta = rewards[t] + gamma * next_value - values[t]
-        running = delta + gamma * lam * running
-        advantages[t] = running
-    return advantages, advantages + values
-
-
-def clipped_loss(
-    new_logprob: torch.Tensor, old_logprob: torch.Tensor, advantages: torch.Tensor, clip: float
-) -> torch.Tensor:
-    """PPO's clipped surrogate, to minimise."""
-    ratio = torch.exp(new_logprob - old_logprob)
-    return -torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages).mean()
 
 
 class Trainer:
@@ -370,10 +350,9 @@ class SelfPlayPPO:
         trainer = self._trainer(env.scenario, env.view_radius)
         torch.set_num_threads(self.config.threads)
         per_update = self.config.arenas * env.scenario.horizon
-        writer = tensorboard_writer(self.tensorboard)
         metrics: dict[str, float] = {}
         end = self.env_steps + budget
-        try:
+        with reporting(self.tensorboard, callback) as report:
             while self.env_steps < end:
                 start = time.perf_counter()
                 batch = trainer.rollout()
@@ -385,14 +364,8 @@ class SelfPlayPPO:
                     **losses,
                     "agent_steps_per_second": per_update * env.scenario.agents / seconds,
                 }
-                if writer is not None:
-                    for name, value in metrics.items():
-                        writer.add_scalar(name, value, self.env_steps)
-                if callback is not None and callback(self.env_steps, metrics) is False:
+                if not report(self.env_steps, metrics):
                     break
-        finally:
-            if writer is not None:
-                writer.close()
         return metrics
 
     def act(self, observation: Any, info: dict[str, Any]) -> np.ndarray:

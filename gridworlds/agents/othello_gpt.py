@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, tensorboard_writer, write_manifest
+from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
 from gridworlds.agents.othello import observation_to_discs
 from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
@@ -385,11 +385,10 @@ class OthelloGPTAgent:
         if self.train_config.threads:
             torch.set_num_threads(self.train_config.threads)
         every = self.train_config.eval_every
-        writer = tensorboard_writer(self.tensorboard)
         metrics: dict[str, float] = {}
         end = trainer.games_seen + budget
         start, games_at_start = time.perf_counter(), trainer.games_seen
-        try:
+        with reporting(self.tensorboard, callback) as report:
             while trainer.games_seen < end:
                 before = trainer.games_seen
                 train_metrics = trainer.train_step(tokens, lengths)
@@ -401,14 +400,8 @@ class OthelloGPTAgent:
                         "learning_rate": trainer.learning_rate(),
                         "games_per_second": (trainer.games_seen - games_at_start) / seconds,
                     }
-                    if writer is not None:
-                        for name, value in metrics.items():
-                            writer.add_scalar(name, value, trainer.games_seen)
-                    if callback is not None and callback(trainer.games_seen, metrics) is False:
+                    if not report(trainer.games_seen, metrics):
                         break
-        finally:
-            if writer is not None:
-                writer.close()
         return metrics or self.evaluate()
 
     # playing
