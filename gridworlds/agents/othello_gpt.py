@@ -170,6 +170,14 @@ class OthelloGPT(nn.Module):
         return (logits, stream) if residuals else logits
 
 
+def untrained_model(config: GPTConfig, seed: int, device: torch.device | str = "cpu") -> OthelloGPT:
+    """A randomly initialised model (the control of probes), the same for the same seed; torch's
+    global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return OthelloGPT(config).to(device)
+
+
 def pick_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -40,6 +40,7 @@ report.md, legality.png, probes.png, sae_features.png, feature_maps.png.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from dataclasses import fields
@@ -58,6 +59,7 @@ from gridworlds.agents.othello_gpt import (
     TrainConfig,
     game_set,
     residual_stream,
+    untrained_model,
 )
 from gridworlds.agents.othello_probes import (
     BOARD_TARGET_NAMES,
@@ -124,8 +126,9 @@ def _non_negative(value: Any) -> bool:
 def probing_study(params: dict[str, Any], out: Path, resume: bool) -> dict[str, Any]:
     """Run (or resume) the four stages; returns the summary rows: per layer, probe and SAE numbers."""
     agent = train_stage(params, out, resume)
-    probes = _stage(out / PROBES, resume, lambda: probe_stage(agent.model, params))
-    saes = _stage(out / SAES, resume, lambda: sae_stage(agent.model, params))
+    held_out = functools.cache(lambda: _held_out(params))  # built once, and only when a stage runs
+    probes = _stage(out / PROBES, resume, lambda: probe_stage(agent.model, *held_out(), params))
+    saes = _stage(out / SAES, resume, lambda: sae_stage(agent.model, *held_out(), params))
     write_report(out, _read_training(out), probes, saes, params)
     return {"rows": summary_rows(probes, saes), "legal_top1": _read_training(out)[-1]["legal_top1"]}
 
@@ -206,17 +209,20 @@ def _read_training(out: Path) -> list[dict[str, float]]:
 
 
 class HeldOut:
-    """Held-out games, their engine labels per readable position, and a model's residual stream."""
+    """Held-out games, their engine labels per readable position, and the residual streams of the
+    models read on them (each computed once)."""
 
     def __init__(self, games: int, seed: int):
         self.tokens, self.lengths = game_set(games, seed)
         self.all_labels = board_labels(self.tokens, self.lengths)
         self.where: np.ndarray | None = None  # (game, t) of each position, set by `stream`
+        self._streams: dict[int, tuple[OthelloGPT, np.ndarray]] = {}  # the model kept: its id stays its own
 
     def stream(self, model: OthelloGPT) -> np.ndarray:
-        acts, where = residual_stream(model, self.tokens, self.lengths)
-        self.where = where
-        return acts
+        if id(model) not in self._streams:
+            acts, self.where = residual_stream(model, self.tokens, self.lengths)
+            self._streams[id(model)] = (model, acts)
+        return self._streams[id(model)][1]
 
     def labels(self, name: str) -> np.ndarray:
         assert self.where is not None, "read a residual stream first"
@@ -236,22 +242,18 @@ def _probe_config(params: dict[str, Any], **changes: Any) -> ProbeConfig:
     return ProbeConfig(**{**{k: v for k, v in params["probe"].items() if k in known}, **changes})
 
 
-def probe_stage(model: OthelloGPT, params: dict[str, Any]) -> dict[str, Any]:
+def probe_stage(model: OthelloGPT, train: HeldOut, test: HeldOut, params: dict[str, Any]) -> dict[str, Any]:
     """Accuracy per layer of every probe: {"linear": {label: [per layer]}, "mlp": {basis: [...]},
     "random_model": {basis: [...]}}, each entry a dict of accuracy and balanced accuracy."""
-    train, test = _held_out(params)
     device = next(model.parameters()).device
     result: dict[str, Any] = {"linear": {}, "mlp": {}, "random_model": {}}
     mlp = _probe_config(params, hidden=params["probe"].get("mlp_hidden", 256))
-    random_model = OthelloGPT(model.config).to(device)  # same shape, never trained
+    random_model = untrained_model(model.config, params["seed"], device)  # same shape, never trained
     jobs = [("linear", model, label, _probe_config(params)) for label in PROBED_LABELS]
     jobs += [("mlp", model, basis, mlp) for basis in BASES]
     jobs += [("random_model", random_model, basis, _probe_config(params)) for basis in BASES]
-    streams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for kind, probed, label, config in tqdm(jobs, desc="probes", unit="label"):
-        if id(probed) not in streams:
-            streams[id(probed)] = (train.stream(probed), test.stream(probed))
-        train_acts, test_acts = streams[id(probed)]
+        train_acts, test_acts = train.stream(probed), test.stream(probed)
         per_layer = []
         for layer in range(len(train_acts)):
             probe = train_probe(
@@ -268,10 +270,9 @@ def probe_stage(model: OthelloGPT, params: dict[str, Any]) -> dict[str, Any]:
 # --- 3. sparse autoencoders ---
 
 
-def sae_stage(model: OthelloGPT, params: dict[str, Any]) -> dict[str, Any]:
+def sae_stage(model: OthelloGPT, train: HeldOut, test: HeldOut, params: dict[str, Any]) -> dict[str, Any]:
     """Per layer and SAE seed: metrics, feature counts and probe-decoder cosines; and the AUROC maps of
     the best board features of the layer with the most (for the report's boards)."""
-    train, test = _held_out(params)
     device = next(model.parameters()).device
     train_acts, test_acts = train.stream(model), test.stream(model)
     known = {f.name for f in fields(SAEConfig)}
