@@ -22,12 +22,7 @@ from gridworlds.engines import othello as engine
 TINY = {"layers": 1, "d_model": 32, "heads": 2, "eval_games": 50, "eval_every": 64, "threads": 1}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_shapes_and_residual_stream():

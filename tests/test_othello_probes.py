@@ -25,14 +25,7 @@ from gridworlds.agents.othello_probes import (  # noqa: E402
     train_sae,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # These models are tiny: a second torch thread only fights the other jobs for the two cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sparse_signal(rows=8192, d_model=32, atoms=64, active=3, seed=0):
