@@ -46,6 +46,7 @@ from gridworlds.agents.othello import observation_to_discs
 from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
 from gridworlds.engines.rng import seed_state
+from gridworlds.envs.checks import check_positive_int
 
 WORLD_ID = "gridworlds/OthelloVs-v0"
 SQUARES = engine.MAX_MOVES  # output classes: token t in 1..60 is class t - 1
@@ -65,7 +66,7 @@ class GPTConfig:
 
     def check(self) -> GPTConfig:
         for name in ("layers", "d_model", "heads", "mlp_ratio"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
         return self
@@ -86,27 +87,24 @@ class TrainConfig:
 
     def check(self) -> TrainConfig:
         for name in ("batch_size", "dataset_games", "eval_games", "eval_every"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("warmup_games", "decay_games", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, int | float):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, int | float):
-            raise ValueError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}")
+        _check_number("learning_rate", self.learning_rate, positive=True)
+        _check_number("weight_decay", self.weight_decay, positive=False)
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {list(TARGETS)}, got {self.target!r}")
         return self
 
 
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _check_number(name: str, value: Any, positive: bool) -> None:
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or not (value > 0 if positive else value >= 0):
+        raise ValueError(
+            f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}"
+        )
 
 
 # --- the model ---

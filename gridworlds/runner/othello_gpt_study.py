@@ -77,7 +77,7 @@ from gridworlds.agents.othello_probes import (
     train_sae,
 )
 from gridworlds.engines.othello_labels import LABEL_CLASSES, board_labels
-from gridworlds.runner.config import POSITIVE, SEEDS, STRING, TABLE, Fields, Kind
+from gridworlds.runner.config import POSITIVE, SEEDS, STRING, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
 
 PREFIX = "study."
@@ -114,8 +114,6 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     for key in ("train_games", "test_games", "mlp_hidden"):
         fields_.get(checked["probe"], PREFIX + "probe.", key, POSITIVE, 1)
     fields_.get(checked["sae"], PREFIX + "sae.", "seeds", SEEDS, [0])
-    for table in ("model", "train", "probe", "sae"):
-        fields_.get(checked, PREFIX, table, TABLE)
     return checked
 
 
