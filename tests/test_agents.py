@@ -26,7 +26,7 @@ def test_unknown_names_and_parameters_are_refused():
 UNTRAINED = sorted(
     (name, world_id)
     for name, worlds in AGENTS.items()
-    if name not in ("sb3", "ntuple", "expectimax", "othello-gpt")
+    if name not in ("sb3", "ntuple", "expectimax", "othello-gpt", "shared-ppo")
     for world_id in ([ID, "gridworlds/OthelloVs-v0"] if "*" in worlds else worlds)
     if WORLDS[world_id].kind == GYMNASIUM
 )

@@ -1,7 +1,12 @@
-"""The robot-design experiment at a smoke budget: every optimiser runs, files appear, resume keeps runs."""
+"""The robot-design experiment at a smoke budget: every optimiser runs, files appear, resume keeps runs;
+the shared PPO controller runs too."""
 
 import json
 
+import numpy as np
+import pytest
+
+from gridworlds.agents import load_agent
 from gridworlds.engines.voxel_bodies import read_body
 from gridworlds.runner.run import run_experiment
 
@@ -32,3 +37,61 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
     assert (out / "progress.csv").exists() and (out / "best.png").exists()
     again = run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
     assert again["best"] == summary["best"]
+
+
+SHARED_PPO = """
+name = "robot-design-ppo-smoke"
+[study]
+function = "gridworlds.runner.robot_design_study:design_search"
+tasks = ["Walker-v0"]
+optimisers = ["herd"]
+seeds = [0]
+budget = 300
+population = 3
+controller = "shared-ppo"
+[study.ppo]
+worlds = 3
+rollout = 8
+epochs = 1
+minibatches = 2
+width = 16
+heads = 2
+layers = 1
+horizon = 20
+steps_per_generation = 48
+"""
+
+
+def test_a_shared_policy_scores_the_designs_and_is_saved(tmp_path):
+    pytest.importorskip("torch")
+    from gridworlds.agents.voxel_policy import SharedPPO
+
+    path = tmp_path / "ppo.toml"
+    path.write_text(SHARED_PPO)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    out = tmp_path / "runs" / "robot-design-ppo-smoke"
+    result = json.loads((out / "Walker-v0-herd-0.json").read_text())
+    # A generation: 48 training steps, then 3 designs x 20 steps of evaluation.
+    assert [row["env_steps"] for row in result["rows"]] == [108, 216, 324]
+    assert summary["controller"] == "shared-ppo" and summary["ppo"]["steps_per_generation"] == 48
+    read_body(out / "Walker-v0-herd-0.txt")
+    policy = load_agent(out / "Walker-v0-herd-0.policy")  # it shows the run's best design
+    assert isinstance(policy, SharedPPO) and policy.env_steps == 324 and policy.seed == 0
+    np.testing.assert_array_equal(policy.body, read_body(out / "Walker-v0-herd-0.txt"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("study.controller=ppo", r"study.controller must be one of \['gait', 'shared-ppo'\]"),
+        ("study.ppo.learning_rate=-1.0", "study.ppo.learning_rate must be a positive number"),
+        ("study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
+        ("study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive integer"),
+        ("study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
+    ],
+)
+def test_bad_controller_settings_are_named(tmp_path, setting, message):
+    path = tmp_path / "ppo.toml"
+    path.write_text(SHARED_PPO)
+    with pytest.raises(ValueError, match=message):
+        run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")

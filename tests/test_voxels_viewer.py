@@ -185,7 +185,7 @@ def test_view_body_makes_the_walker_with_the_body_in_the_file(tmp_path, made, na
     quit_soon()
     assert main(["view", WALKER, "--body", str(tmp_path / name)]) == 0
     (env,) = made
-    np.testing.assert_array_equal(env.unwrapped.core.body, BODY)
+    np.testing.assert_array_equal(env.unwrapped.body, BODY)
     assert env.action_space.shape == (2,)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from gridworlds import atomic
-from gridworlds.registry import load
+from gridworlds.registry import VOXEL_TASKS, load
 
 # Called by learners at their natural reporting points with the environment steps done so far and
 # the latest training metrics. Returning False asks the learner to stop early.
@@ -77,6 +77,7 @@ AGENTS: dict[str, dict[str, str]] = {
         "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
         "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
     },
+    "shared-ppo": {f"gridworlds/{task}": "gridworlds.agents.voxel_policy:SharedPPO" for task in VOXEL_TASKS},
     "scripted": {
         "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
         "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",

@@ -30,9 +30,10 @@ from torch import nn
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
 from gridworlds.agents import hide_and_seek as scripted
-from gridworlds.agents.ppo import clipped_loss, gae
+from gridworlds.agents.ppo import check_ppo_settings, clipped_loss, gae
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
+from gridworlds.envs.checks import check_positive_int
 
 
 @dataclass(frozen=True)
@@ -428,17 +429,7 @@ class SelfPlayPPO:
 
 def check_config(config: PPOConfig) -> PPOConfig:
     """The config, or a ValueError naming a field out of its range."""
-    for name in ("arenas", "epochs", "minibatches", "hidden", "threads"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("learning_rate", "clip", "max_grad_norm"):
-        if not isinstance(getattr(config, name), int | float) or not getattr(config, name) > 0:
-            raise ValueError(f"{name} must be a positive number, got {getattr(config, name)!r}")
-    for name in ("gamma", "gae_lambda"):
-        if not isinstance(getattr(config, name), int | float) or not 0 <= getattr(config, name) <= 1:
-            raise ValueError(f"{name} must be a number from 0 to 1, got {getattr(config, name)!r}")
-    for name in ("entropy", "value_coef"):
-        if not isinstance(getattr(config, name), int | float) or getattr(config, name) < 0:
-            raise ValueError(f"{name} must be a non-negative number, got {getattr(config, name)!r}")
+    for name in ("arenas", "hidden", "threads"):
+        check_positive_int(name, getattr(config, name))
+    check_ppo_settings(config)
     return config

@@ -46,7 +46,12 @@ from gridworlds.agents.othello import observation_to_discs
 from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
 from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_positive_int
+from gridworlds.envs.checks import (
+    check_non_negative_int,
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+)
 
 WORLD_ID = "gridworlds/OthelloVs-v0"
 SQUARES = engine.MAX_MOVES  # output classes: token t in 1..60 is class t - 1
@@ -89,22 +94,12 @@ class TrainConfig:
         for name in ("batch_size", "dataset_games", "eval_games", "eval_every"):
             check_positive_int(name, getattr(self, name))
         for name in ("warmup_games", "decay_games", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        _check_number("learning_rate", self.learning_rate, positive=True)
-        _check_number("weight_decay", self.weight_decay, positive=False)
+            check_non_negative_int(name, getattr(self, name))
+        check_positive_number("learning_rate", self.learning_rate)
+        check_non_negative_number("weight_decay", self.weight_decay)
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {list(TARGETS)}, got {self.target!r}")
         return self
-
-
-def _check_number(name: str, value: Any, positive: bool) -> None:
-    number = not isinstance(value, bool) and isinstance(value, int | float)
-    if not number or not (value > 0 if positive else value >= 0):
-        raise ValueError(
-            f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}"
-        )
 
 
 # --- the model ---

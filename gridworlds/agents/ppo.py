@@ -1,10 +1,33 @@
 """The pieces of PPO (Schulman et al. 2017) that every PPO learner here shares: generalised advantage
-estimates (Schulman et al. 2016) and the clipped surrogate loss."""
+estimates (Schulman et al. 2016), the clipped surrogate loss, and the checks of the settings they
+all have."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
+
+from gridworlds.envs.checks import (
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+    check_probability,
+)
+
+
+def check_ppo_settings(config: Any) -> None:
+    """A ValueError naming the first of the usual PPO fields of `config` out of its range: epochs,
+    minibatches, learning_rate, clip, max_grad_norm, gamma, gae_lambda, entropy, value_coef."""
+    for name in ("epochs", "minibatches"):
+        check_positive_int(name, getattr(config, name))
+    for name in ("learning_rate", "clip", "max_grad_norm"):
+        check_positive_number(name, getattr(config, name))
+    for name in ("gamma", "gae_lambda"):
+        check_probability(name, getattr(config, name))
+    for name in ("entropy", "value_coef"):
+        check_non_negative_number(name, getattr(config, name))
 
 
 def gae(

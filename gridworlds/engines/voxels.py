@@ -845,11 +845,6 @@ def piece_points(w: Worlds, piece: int) -> tuple[int, int]:
     return int(first[0]), int(end[0])
 
 
-def centre_velocity(w: Worlds, piece: int) -> np.ndarray:
-    first, end = piece_points(w, piece)
-    return w.vel[:, first:end].mean(axis=1)
-
-
 def relative_positions(w: Worlds, piece: int) -> np.ndarray:
     """float64 [N, 2 n]: the piece's points minus its centre, all x then all y (EvoGym's order)."""
     first, end = piece_points(w, piece)
@@ -907,6 +902,12 @@ def centre(w: Worlds, piece: int) -> np.ndarray:
     the piece's own points in each world (worlds may hold different robots)."""
     index, mask = piece_points_each(w, piece)
     return _masked_mean(_gather(w.pos, index), mask)
+
+
+def centre_velocity(w: Worlds, piece: int) -> np.ndarray:
+    """float64 [N, 2], the mean velocity of `piece`'s points, with its own points in each world."""
+    index, mask = piece_points_each(w, piece)
+    return _masked_mean(_gather(w.vel, index), mask)
 
 
 def orientation(w: Worlds, piece: int) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -33,22 +35,30 @@ def resolve_body(body: Any) -> np.ndarray:
 
 
 class VoxelTask:
-    """`n` copies of one task with one body, stepped together: the shared core of both envs."""
+    """Worlds of one task stepped together, world i holding the checked body `bodies[i]`: the shared
+    core of both envs (every world the same body) and of the shared voxel policy (a design per
+    world). Episodes are truncated after `horizon` control steps (None: the task's own)."""
 
-    def __init__(self, task: str, body: Any, n: int):
+    def __init__(self, task: str, bodies: Sequence[np.ndarray], horizon: int | None = None):
         self.task: Task = TASKS[check_choice("task", task, tuple(TASKS))]
-        self.body = resolve_body(body)
-        robot = engine.Piece(self.body, *self.task.robot_at, engine.ROBOT)
-        pieces = [robot, *self.task.world()]
-        layout = engine.layout(pieces)
-        self.worlds = engine.stack([layout] * n)
+        self.bodies = list(bodies)
+        self.horizon = horizon or self.task.horizon
+        layouts: dict[int, dict[str, np.ndarray]] = {}  # the envs stack n copies of one body: lay it out once
+        for body in self.bodies:
+            if id(body) not in layouts:
+                robot = engine.Piece(body, *self.task.robot_at, engine.ROBOT)
+                layouts[id(body)] = engine.layout([robot, *self.task.world()])
+        self.worlds = engine.stack([layouts[id(body)] for body in self.bodies])
         self.box = tasks.box_piece(self.task, self.worlds)
         self.terrain = self.worlds.piece_kind[0] != engine.ROBOT
         if self.box >= 0:
             self.terrain[self.box] = False
-        self.actuators = int(self.worlds.counts[0, engine.COUNT_ACTUATORS])
-        self.state = {name: np.zeros(n) for name in self.task.state}
-        self.lengths = np.zeros(n, np.int64)
+        self.actuators = self.worlds.actuator_voxels.shape[1]  # the most of any world's body
+        self.state = {name: np.zeros(len(self.bodies)) for name in self.task.state}
+        self.lengths = np.zeros(len(self.bodies), np.int64)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     def reset(self, which: np.ndarray) -> None:
         engine.reset(self.worlds, which)
@@ -60,15 +70,18 @@ class VoxelTask:
         return tasks.measure(self.worlds, self.box)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Rewards, terminated, truncated and unstable [N] after one control step of every copy."""
+        """Rewards, terminated, truncated and unstable [N] after one control step of every world
+        (actions [N, actuators]; past a world's own actuators they are ignored)."""
         _, reward, terminated, unstable = tasks.advance(
             self.task, self.worlds, actions, self.measure(), self.box, self.state
         )
         self.lengths += 1
-        truncated = (self.lengths >= self.task.horizon) & ~terminated
+        truncated = (self.lengths >= self.horizon) & ~terminated
         return reward, terminated, truncated, unstable
 
     def observe(self) -> np.ndarray:
+        """EvoGym's observation of every world; its "pos" block has one length only when every world
+        holds the same body."""
         w, parts = self.worlds, []
         for block in self.task.observation:
             name, _, reach = block.partition(":")
@@ -84,6 +97,15 @@ class VoxelTask:
             else:
                 parts.append(engine.terrain_heights(w, 0, self.terrain, int(reach), below=name == "floor"))
         return np.concatenate(parts, axis=1)
+
+    def select(self, keep: np.ndarray) -> VoxelTask:
+        """The worlds where the bool mask `keep` holds, as they are now (they share nothing with these)."""
+        kept = copy.copy(self)
+        kept.bodies = [body for body, k in zip(self.bodies, keep, strict=True) if k]
+        kept.worlds = engine.Worlds(*(array[keep] for array in self.worlds))
+        kept.state = {name: counter[keep] for name, counter in self.state.items()}
+        kept.lengths = self.lengths[keep]
+        return kept
 
 
 def _check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -120,7 +142,8 @@ class VoxelEnv(ViewerRendering, gym.Env):
 
     def __init__(self, task: str = "Walker-v0", body: Any = None, render_mode: str | None = None):
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.core = VoxelTask(task, body, 1)
+        self.body = resolve_body(body)
+        self.core = VoxelTask(task, [self.body])
         self.world_id = f"gridworlds/{self.core.task.name}"
         self.action_space = gym.spaces.Box(
             engine.ACTION_LOW, engine.ACTION_HIGH, (self.core.actuators,), np.float64
@@ -185,7 +208,7 @@ class VoxelVectorEnv(gym.vector.VectorEnv):
     ):
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.render_mode = check_choice("render_mode", render_mode, (None,))
-        self.core = VoxelTask(task, body, self.num_envs)
+        self.core = VoxelTask(task, [resolve_body(body)] * self.num_envs)
         self.single_action_space = gym.spaces.Box(
             engine.ACTION_LOW, engine.ACTION_HIGH, (self.core.actuators,), np.float64
         )

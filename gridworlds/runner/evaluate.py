@@ -78,7 +78,10 @@ def evaluate(
 def _env_episodes(
     agent: Agent, env: Any, seeds: Iterable[int], max_steps: int
 ) -> Iterator[tuple[float, int, dict[str, Any]]]:
-    """(return, length, last info) of each episode played through the env."""
+    """(return, length, last info) of each episode played through the env (the agent bound to it first,
+    if it reads the world itself, as the viewer does)."""
+    if hasattr(agent, "bind"):
+        agent.bind(env)
     try:
         for seed in seeds:
             observation, info = env.reset(seed=seed)

@@ -3,35 +3,49 @@
     gridworlds run experiments/robot-design.toml
 
 For each task, optimiser and seed, a run asks the optimiser for `population` bodies a generation,
-gives each its own open-loop periodic gait found by a small CEM (`voxel_controllers.optimise_gaits`:
-the designs' populations roll out together on the batched simulator), tells the optimiser the return
-each design earned with its best gait, and stops once the run has used `budget` env steps (every
-rollout step of every controller counts). Fitness is the return of the design actually rolled out.
+finds each its controller, tells the optimiser the return each design earned with it, and stops once
+the run has used `budget` env steps (every rollout step of every world counts, training included).
+Fitness is the return of the design actually rolled out. The controller is one of
+
+- "gait": each design gets its own open-loop periodic gait found by a small CEM
+  (`voxel_controllers.optimise_gaits`: the designs' populations roll out together on the batched
+  simulator); its fitness is the return of its best gait.
+- "shared-ppo": one closed-loop policy for every design, as HERD trains it
+  (`voxel_policy.SharedPPO`): each generation it trains for `ppo.steps_per_generation` env steps on
+  the generation's designs, then each design's fitness is its return under the policy's mean action.
+  The policy keeps learning, so designs an optimiser asks for again (HERD's elites) are scored anew.
 
 Parameters, the [study] table of the experiment file:
 
     tasks        voxel task names (Walker-v0, Pusher-v0, UpStepper-v0, Flipper-v0, ...)
     optimisers   names from OPTIMISERS: random, ga, cem, herd, and HERD's ablations herd-flat (no
                  hyperbolic embedding) and herd-one-depth (no coarse-to-fine)
-    seeds        seeds; each seeds the optimiser and the gait search
+    seeds        seeds; each seeds the optimiser and the controller
     budget       env steps per run
     population   designs per generation
+    controller   "gait" (the default) or "shared-ppo"
     gait         the gait search: GaitSearch fields (population, elites, generations, initial_sigma,
                  sigma_decay, min_sigma, horizon: None for the task's own)
+    ppo          the shared policy: SharedPPOConfig fields (worlds, rollout, learning_rate,
+                 epochs, minibatches, gamma, gae_lambda, clip, entropy, value_coef, max_grad_norm,
+                 width, heads, layers, horizon) and steps_per_generation (default 50_000)
 
 Files under runs/<name>/: progress.csv (task, optimiser, seed, generation, env_steps, best,
 generation_best), one <task>-<optimiser>-<seed>.json per finished run (resume skips those), the
 best design of each run as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view
-gridworlds/<task> --body FILE`), and best.png: best fitness against env steps per task, the mean
-over seeds with its spread, one line per optimiser.
+gridworlds/<task> --body FILE`), with "shared-ppo" the run's final policy in
+<task>-<optimiser>-<seed>.policy/, an agent checkpoint that shows the run's best design (`gridworlds
+view gridworlds/<task> --agent DIR`), and best.png: best fitness against env steps
+per task, the mean over seeds with its spread, one line per optimiser.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -47,9 +61,12 @@ from gridworlds.agents.robot_design import (
 from gridworlds.agents.voxel_controllers import GaitSearch, optimise_gaits
 from gridworlds.engines.voxel_bodies import body_to_text
 from gridworlds.engines.voxel_tasks import TASKS
-from gridworlds.runner.config import POSITIVE, Fields, Kind
+from gridworlds.runner.config import POSITIVE, TABLE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
 from gridworlds.tables import csv_text
+
+if TYPE_CHECKING:
+    from gridworlds.agents.voxel_policy import SharedPPO
 
 PREFIX = "study."
 COLUMNS = ("task", "optimiser", "seed", "generation", "env_steps", "best", "generation_best")
@@ -90,33 +107,99 @@ GAIT = Kind(
     f"a table with some of {GAIT_FIELDS}",
     lambda v: isinstance(v, dict) and set(v) <= set(GAIT_FIELDS),
 )
+CONTROLLERS = ("gait", "shared-ppo")
+CONTROLLER = Kind(f"one of {list(CONTROLLERS)}", lambda v: v in CONTROLLERS)
+PPO_PREFIX = PREFIX + "ppo."
+STEPS_PER_GENERATION = 50_000  # the shared policy's training between two generations, by default
 
 
 def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     """The [study] parameters, checked (config.py calls this)."""
-    fields_.no_unknown_keys(params, PREFIX, ["tasks", "optimisers", "seeds", "budget", "population", "gait"])
+    fields_.no_unknown_keys(
+        params, PREFIX, ["tasks", "optimisers", "seeds", "budget", "population", "controller", "gait", "ppo"]
+    )
+    controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
+    ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
     return {
         "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
         "optimisers": fields_.get(params, PREFIX, "optimisers", OPTIMISER_NAMES),
         "seeds": fields_.get(params, PREFIX, "seeds", SEEDS),
         "budget": fields_.get(params, PREFIX, "budget", POSITIVE),
         "population": fields_.get(params, PREFIX, "population", POSITIVE),
+        "controller": controller,
         "gait": fields_.get(params, PREFIX, "gait", GAIT, {}),
+        "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
     }
 
 
-def design_run(task: str, optimiser_name: str, seed: int, params: dict[str, Any]) -> dict[str, Any]:
-    """One run: generations until the budget is spent; returns its progress rows and best design."""
-    population, budget = params["population"], params["budget"]
+def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
+    """The [study.ppo] table, each field checked by SharedPPOConfig's own rules, with
+    steps_per_generation filled in."""
+    from gridworlds.agents.voxel_policy import SharedPPOConfig, check_config  # torch, only if asked for
+
+    names = [f.name for f in fields(SharedPPOConfig)]
+    fields_.no_unknown_keys(table, PPO_PREFIX, [*names, "steps_per_generation"])
+    steps = fields_.get(table, PPO_PREFIX, "steps_per_generation", POSITIVE, STEPS_PER_GENERATION)
+    config = {name: value for name, value in table.items() if name != "steps_per_generation"}
+    try:
+        check_config(SharedPPOConfig(**config))
+    except ValueError as error:  # its message starts with the field's name
+        raise ValueError(f"{fields_.source}: {PPO_PREFIX}{error}") from None
+    return {**config, "steps_per_generation": steps}
+
+
+# A controller for a run: (fitness of bodies -> (returns [D], env steps used), the env steps of one
+# generation, for the optimisers that plan their generations).
+Controller = tuple[Callable[[list[np.ndarray]], tuple[np.ndarray, int]], int]
+
+
+def gait_controller(task: str, seed: int, params: dict[str, Any]) -> Controller:
     gait = GaitSearch(**params["gait"], seed=seed)
     per_design = gait.population * gait.generations * (gait.horizon or TASKS[task].horizon)
-    generations = max(1, budget // (population * per_design))
+
+    def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        _, returns, used = optimise_gaits(task, bodies, gait)
+        return returns, used
+
+    return fitness, params["population"] * per_design
+
+
+def shared_ppo_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Controller, SharedPPO]:
+    """The controller and the SharedPPO behind it, whose policy learns on every generation."""
+    from gridworlds.agents.voxel_policy import SharedPPO  # torch, only if asked for
+
+    settings = {name: value for name, value in params["ppo"].items() if name != "steps_per_generation"}
+    ppo = SharedPPO(f"gridworlds/{task}", seed=seed, **settings)
+    training = params["ppo"]["steps_per_generation"]
+
+    def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        before = ppo.env_steps
+        ppo.train(bodies, training)
+        returns = ppo.evaluate(bodies)
+        return returns, ppo.env_steps - before
+
+    evaluation = params["population"] * (ppo.config.horizon or TASKS[task].horizon)
+    return (fitness, training + evaluation), ppo
+
+
+def design_run(
+    task: str, optimiser_name: str, seed: int, params: dict[str, Any], policy_path: Path | None = None
+) -> dict[str, Any]:
+    """One run: generations until the budget is spent; returns its progress rows and best design.
+    With the "shared-ppo" controller, the final policy is saved at `policy_path` (if given)."""
+    population, budget = params["population"], params["budget"]
+    ppo = None
+    if params["controller"] == "gait":
+        fitness_of, per_generation = gait_controller(task, seed, params)
+    else:
+        (fitness_of, per_generation), ppo = shared_ppo_controller(task, seed, params)
+    generations = max(1, budget // per_generation)
     optimiser = make_optimiser(optimiser_name, population, generations, seed)
     steps, best, best_body, rows = 0, -np.inf, None, []
     generation = 0
     while steps < budget:
         bodies = optimiser.ask(population)
-        _, fitness, used = optimise_gaits(task, bodies, gait)
+        fitness, used = fitness_of(bodies)
         optimiser.tell(bodies, fitness)
         steps += used
         top = int(np.argmax(fitness))
@@ -134,6 +217,8 @@ def design_run(task: str, optimiser_name: str, seed: int, params: dict[str, Any]
             }
         )
         generation += 1
+    if ppo is not None and policy_path is not None:
+        ppo.save(policy_path, body=best_body)
     return {"rows": rows, "best": best, "body": body_to_text(best_body)}
 
 
@@ -148,7 +233,7 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
         if resume and path.exists():
             results[name] = json.loads(path.read_text())
             continue
-        result = design_run(task, optimiser, seed, params)
+        result = design_run(task, optimiser, seed, params, out_dir / f"{name}.policy")
         atomic.write_text(out_dir / f"{name}.txt", result["body"])
         atomic.write_text(path, json.dumps(result))
         results[name] = result
@@ -166,10 +251,16 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
         }
         for task, optimiser, seed in runs
     ]
+    controller = (
+        {"gait": asdict(GaitSearch(**params["gait"]))}
+        if params["controller"] == "gait"
+        else {"ppo": params["ppo"]}
+    )
     return {
         "rows": summary_rows,
         "best": {name: result["best"] for name, result in results.items()},
-        "gait": asdict(GaitSearch(**params["gait"])),
+        "controller": params["controller"],
+        **controller,
     }
 
 
