@@ -39,7 +39,7 @@ def test_parameters_are_checked_by_name():
         make_agent("selfplay-ppo", QUADRANT, arenas=0)
     with pytest.raises(ValueError, match="gamma must be a number from 0 to 1"):
         make_agent("selfplay-ppo", QUADRANT, gamma=1.5)
-    with pytest.raises(ValueError, match=r"unknown parameters \['arena'\]; the PPO parameters are"):
+    with pytest.raises(ValueError, match=r"unknown parameters \['arena'\]; the selfplay-ppo parameters are"):
         make_agent("selfplay-ppo", QUADRANT, arena=4)
     agent = make_agent("selfplay-ppo", QUADRANT)
     with pytest.raises(RuntimeError, match="learn or load"):

@@ -1,13 +1,11 @@
 """The PPO pieces every PPO learner here shares: advantages by hand, the clipped loss, the checks."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from gridworlds.agents.ppo import check_ppo_settings, clipped_loss, gae  # noqa: E402
+from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae  # noqa: E402
 
 
 def test_gae_matches_a_hand_computation():
@@ -52,19 +50,6 @@ def test_gae_stops_at_episode_ends_and_bootstraps_the_last_step():
     np.testing.assert_allclose(returns[:, 0], [a0 + 0.5, a1 + 0.2, a2 + 0.1])
 
 
-@dataclass
-class Settings:
-    epochs: int = 4
-    minibatches: int = 4
-    learning_rate: float = 3e-4
-    clip: float = 0.2
-    max_grad_norm: float = 0.5
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    entropy: float = 0.0
-    value_coef: float = 0.5
-
-
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -79,6 +64,6 @@ class Settings:
     ],
 )
 def test_ppo_settings_out_of_range_are_named(field, value, message):
-    check_ppo_settings(Settings())
+    PPOSettings().check_settings()
     with pytest.raises(ValueError, match=message):
-        check_ppo_settings(Settings(**{field: value}))
+        PPOSettings(**{field: value}).check_settings()

@@ -251,9 +251,8 @@ def test_bad_arguments_are_named():
         ppo.train([], 10)
     with pytest.raises(ValueError, match="body is not 4-connected"):
         ppo.evaluate([np.array([[H_ACT, 0, V_ACT]])])
-    with pytest.raises(
-        ValueError, match="shared-ppo learns in gridworlds/Walker-v0, not 'gridworlds/Flipper-v0'"
-    ):
-        ppo.learn(make("gridworlds/Flipper-v0"), 10)
-    with pytest.raises(ValueError, match="shared-ppo plays gridworlds/Walker-v0, not 'gridworlds/Flipper-v0'"):
-        ppo.bind(make("gridworlds/Flipper-v0"))
+    flipper = make("gridworlds/Flipper-v0")
+    with pytest.raises(ValueError, match="learns in gridworlds/Walker-v0, not 'gridworlds/Flipper-v0'"):
+        ppo.learn(flipper, 10)
+    with pytest.raises(ValueError, match="plays gridworlds/Walker-v0, not 'gridworlds/Flipper-v0'"):
+        ppo.bind(flipper)

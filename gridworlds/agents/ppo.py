@@ -4,6 +4,7 @@ all have."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,17 +18,40 @@ from gridworlds.envs.checks import (
 )
 
 
-def check_ppo_settings(config: Any) -> None:
-    """A ValueError naming the first of the usual PPO fields of `config` out of its range: epochs,
-    minibatches, learning_rate, clip, max_grad_norm, gamma, gae_lambda, entropy, value_coef."""
-    for name in ("epochs", "minibatches"):
-        check_positive_int(name, getattr(config, name))
-    for name in ("learning_rate", "clip", "max_grad_norm"):
-        check_positive_number(name, getattr(config, name))
-    for name in ("gamma", "gae_lambda"):
-        check_probability(name, getattr(config, name))
-    for name in ("entropy", "value_coef"):
-        check_non_negative_number(name, getattr(config, name))
+@dataclass(frozen=True)
+class PPOSettings:
+    """The settings every PPO learner here has; a learner's config adds its own fields to these and
+    may change their defaults."""
+
+    learning_rate: float = 3e-4
+    epochs: int = 4  # passes over each rollout
+    minibatches: int = 4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    entropy: float = 0.0
+    value_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any], learner: str) -> Any:
+        """The config from a learner's keyword parameters, or a ValueError naming the unknown ones."""
+        known = list(cls.__dataclass_fields__)
+        unknown = set(parameters) - set(known)
+        if unknown:
+            raise ValueError(f"unknown parameters {sorted(unknown)}; the {learner} parameters are {known}")
+        return cls(**parameters)
+
+    def check_settings(self) -> None:
+        """A ValueError naming the first of these fields out of its range."""
+        for name in ("epochs", "minibatches"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("learning_rate", "clip", "max_grad_norm"):
+            check_positive_number(name, getattr(self, name))
+        for name in ("gamma", "gae_lambda"):
+            check_probability(name, getattr(self, name))
+        for name in ("entropy", "value_coef"):
+            check_non_negative_number(name, getattr(self, name))
 
 
 def gae(

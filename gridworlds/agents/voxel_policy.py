@@ -57,7 +57,7 @@ from torch import nn
 
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
-from gridworlds.agents.ppo import check_ppo_settings, clipped_loss, gae
+from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxel_bodies import EMPTY, H_ACT, ROBOT_MATERIALS, V_ACT, BodyLike, check_body
 from gridworlds.engines.voxel_tasks import TASKS, Task
@@ -149,19 +149,14 @@ def global_size(task: Task) -> int:
 
 def global_observations(core: VoxelTask) -> np.ndarray:
     """float32 [N, global_size(task)]: the task's observation blocks but "pos" (module docstring)."""
-    worlds, parts = core.worlds, []
+    parts = []
     for block in core.task.observation:
-        name, _, reach = block.partition(":")
-        if name == "vel":
-            parts.append(engine.centre_velocity(worlds, 0))
-        elif name == "ort":
-            angle = engine.orientation(worlds, 0)
-            parts.append(np.stack([np.cos(angle), np.sin(angle)], axis=1))
-        elif name == "box":
-            parts.append(engine.centre(worlds, core.box) - engine.centre(worlds, 0))
-            parts.append(engine.centre_velocity(worlds, core.box))
-        elif name in ("floor", "ceil"):
-            parts.append(engine.terrain_heights(worlds, 0, core.terrain, int(reach), below=name == "floor"))
+        if block == "pos":
+            continue
+        part = core.observation_block(block)
+        if block == "ort":
+            part = np.concatenate([np.cos(part), np.sin(part)], axis=1)
+        parts.append(part)
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
@@ -227,18 +222,9 @@ def log_prob_and_entropy(
 
 
 @dataclass(frozen=True)
-class SharedPPOConfig:
+class SharedPPOConfig(PPOSettings):
     worlds: int = 16  # worlds stepped together (at least one per design): the designs take turns
     rollout: int = 64  # control steps of every world between updates
-    learning_rate: float = 3e-4
-    epochs: int = 4  # passes over each rollout
-    minibatches: int = 4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    entropy: float = 0.0
-    value_coef: float = 0.5
-    max_grad_norm: float = 0.5
     width: int = 64  # the tokens' size
     heads: int = 4
     layers: int = 2
@@ -249,7 +235,7 @@ def check_config(config: SharedPPOConfig) -> SharedPPOConfig:
     """The config, or a ValueError that starts with the name of the field out of its range."""
     for name in ("worlds", "rollout", "width", "heads", "layers"):
         check_positive_int(name, getattr(config, name))
-    check_ppo_settings(config)
+    config.check_settings()
     if config.width % config.heads:
         raise ValueError(f"heads must divide width ({config.width}), got {config.heads}")
     if config.minibatches > config.worlds * config.rollout:
@@ -318,13 +304,7 @@ class SharedPPO:
         task = world_id.removeprefix(VOXEL_WORLDS)
         if not world_id.startswith(VOXEL_WORLDS) or task not in TASKS:
             raise ValueError(f"shared-ppo plays the voxel-robot worlds, not {world_id}")
-        unknown = set(config) - set(SharedPPOConfig.__dataclass_fields__)
-        if unknown:
-            raise ValueError(
-                f"unknown parameters {sorted(unknown)}; "
-                f"the shared-ppo parameters are {list(SharedPPOConfig.__dataclass_fields__)}"
-            )
-        self.config = check_config(SharedPPOConfig(**config))
+        self.config = check_config(SharedPPOConfig.from_parameters(config, self.name))
         self.world_id, self.seed, self.tensorboard = world_id, check_seed(seed), tensorboard
         self.task = task
         with torch.random.fork_rng():  # seeds the initial weights without touching the global stream

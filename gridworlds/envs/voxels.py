@@ -82,21 +82,22 @@ class VoxelTask:
     def observe(self) -> np.ndarray:
         """EvoGym's observation of every world; its "pos" block has one length only when every world
         holds the same body."""
-        w, parts = self.worlds, []
-        for block in self.task.observation:
-            name, _, reach = block.partition(":")
-            if name == "vel":
-                parts.append(engine.centre_velocity(w, 0))
-            elif name == "ort":
-                parts.append(engine.orientation(w, 0)[:, None])
-            elif name == "pos":
-                parts.append(engine.relative_positions(w, 0))
-            elif name == "box":
-                parts.append(engine.centre(w, self.box) - engine.centre(w, 0))
-                parts.append(engine.centre_velocity(w, self.box))
-            else:
-                parts.append(engine.terrain_heights(w, 0, self.terrain, int(reach), below=name == "floor"))
-        return np.concatenate(parts, axis=1)
+        return np.concatenate([self.observation_block(block) for block in self.task.observation], axis=1)
+
+    def observation_block(self, block: str) -> np.ndarray:
+        """float64 [N, size]: one of the task's observation blocks (VoxelEnv's docstring) of every world."""
+        w = self.worlds
+        name, _, reach = block.partition(":")
+        if name == "vel":
+            return engine.centre_velocity(w, 0)
+        if name == "ort":
+            return engine.orientation(w, 0)[:, None]
+        if name == "pos":
+            return engine.relative_positions(w, 0)
+        if name == "box":
+            offset = engine.centre(w, self.box) - engine.centre(w, 0)
+            return np.concatenate([offset, engine.centre_velocity(w, self.box)], axis=1)
+        return engine.terrain_heights(w, 0, self.terrain, int(reach), below=name == "floor")
 
     def select(self, keep: np.ndarray) -> VoxelTask:
         """The worlds where the bool mask `keep` holds, as they are now (they share nothing with these)."""
