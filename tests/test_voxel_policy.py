@@ -155,7 +155,7 @@ def test_one_policy_drives_bodies_with_different_actuator_counts():
     assert ppo.env_steps == 32 + 4 * 2 * 6  # every world's every step
 
 
-def test_training_raises_the_mean_return_of_its_designs():
+def test_training_raises_the_best_return_of_its_designs():
     bodies = [example("walker"), example("strip_h")]
     ppo = make_agent(
         "shared-ppo",
@@ -170,13 +170,15 @@ def test_training_raises_the_mean_return_of_its_designs():
         layers=1,
     )
     untrained = ppo.evaluate(bodies)
+    assert ppo.env_steps == 2 * 200  # evaluation counts too
     reports = []
     ppo.train(bodies, 40_960, callback=lambda steps, metrics: reports.append(steps))
     trained = ppo.evaluate(bodies)
-    assert reports == list(range(256, 40_961, 256))  # after every update: 8 worlds x 32 steps
-    # Measured: -0.034 untrained, 0.125 trained. Seeds 3 and 4 rise by 0.07 and 0.12; seed 2's mean
-    # action drives the walker into instability (-3), so a seed is not to be changed lightly.
-    assert trained.mean() > untrained.mean() + 0.05, (untrained, trained)
+    assert reports == list(range(400 + 256, 400 + 40_961, 256))  # after every update: 8 worlds x 32 steps
+    # What a design search reads is the best design's return. Measured for seeds 1-4: the best of the
+    # two rises from about -0.01 to 0.26, 0.46, 0.11, 0.22 (the other design does not always gain:
+    # seed 2 drives the walker into instability while the strip learns to crawl).
+    assert trained.max() > untrained.max() + 0.1, (untrained, trained)
 
 
 def test_a_checkpoint_plays_its_design_in_the_env_as_evaluate_scores_it(tmp_path):
