@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae  # noqa: E402
+from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches  # noqa: E402
 
 
 def test_gae_matches_a_hand_computation():
@@ -67,3 +67,13 @@ def test_ppo_settings_out_of_range_are_named(field, value, message):
     PPOSettings().check_settings()
     with pytest.raises(ValueError, match=message):
         PPOSettings(**{field: value}).check_settings()
+
+
+def test_minibatches_cover_each_epoch_once_in_equal_parts():
+    settings = PPOSettings(epochs=3, minibatches=4)
+    batches = list(minibatches(10, settings, torch.Generator().manual_seed(0)))
+    assert len(batches) == 12 and all(len(batch) == 2 for batch in batches)  # 10 // 4; 2 sit out
+    for epoch in range(3):
+        seen = torch.cat(batches[4 * epoch : 4 * epoch + 4])
+        assert len(set(seen.tolist())) == 8 and all(0 <= i < 10 for i in seen.tolist())
+    assert not torch.equal(torch.cat(batches[:4]), torch.cat(batches[4:8]))  # a fresh order each epoch

@@ -30,7 +30,7 @@ from torch import nn
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
 from gridworlds.agents import hide_and_seek as scripted
-from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae
+from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import check_positive_int
@@ -208,34 +208,30 @@ class Trainer:
         advantages = torch.from_numpy(advantages.reshape(-1)[keep].astype(np.float32))
         returns = torch.from_numpy(returns.reshape(-1)[keep].astype(np.float32))
         samples = len(actions)
-        size = samples // c.minibatches
         totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
-        for _ in range(c.epochs):
-            order = torch.randperm(samples, generator=self.generator)
-            for start in range(0, size * c.minibatches, size):
-                idx = order[start : start + size]
-                obs = {name: part[idx] for name, part in flat.items()}
-                dists = distributions(self.net.logits(obs))
-                new_logprob = log_prob(dists, actions[idx])
-                adv = advantages[idx]
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
-                value_loss = 0.5 * (self.net.value(states[idx], obs["own"]) - returns[idx]).pow(2).mean()
-                entropy = torch.stack([d.entropy() for d in dists]).sum(0).mean()
-                loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy
-                self.optimizer.zero_grad()
-                loss.backward()
-                # The actor and the critic are clipped apart: value errors of tens of points would
-                # otherwise set the shared norm and shrink the policy's gradient to nothing.
-                nn.utils.clip_grad_norm_(self.net.actor_parameters(), c.max_grad_norm)
-                nn.utils.clip_grad_norm_(self.net.critic.parameters(), c.max_grad_norm)
-                self.optimizer.step()
-                with torch.no_grad():
-                    clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
-                totals["policy_loss"] += policy_loss.item()
-                totals["value_loss"] += value_loss.item()
-                totals["entropy"] += entropy.item()
-                totals["clip_fraction"] += clipped.float().mean().item()
+        for idx in minibatches(samples, c, self.generator):
+            obs = {name: part[idx] for name, part in flat.items()}
+            dists = distributions(self.net.logits(obs))
+            new_logprob = log_prob(dists, actions[idx])
+            adv = advantages[idx]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
+            value_loss = 0.5 * (self.net.value(states[idx], obs["own"]) - returns[idx]).pow(2).mean()
+            entropy = torch.stack([d.entropy() for d in dists]).sum(0).mean()
+            loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy
+            self.optimizer.zero_grad()
+            loss.backward()
+            # The actor and the critic are clipped apart: value errors of tens of points would
+            # otherwise set the shared norm and shrink the policy's gradient to nothing.
+            nn.utils.clip_grad_norm_(self.net.actor_parameters(), c.max_grad_norm)
+            nn.utils.clip_grad_norm_(self.net.critic.parameters(), c.max_grad_norm)
+            self.optimizer.step()
+            with torch.no_grad():
+                clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
+            totals["policy_loss"] += policy_loss.item()
+            totals["value_loss"] += value_loss.item()
+            totals["entropy"] += entropy.item()
+            totals["clip_fraction"] += clipped.float().mean().item()
         self.updates += 1
         return {name: value / (c.epochs * c.minibatches) for name, value in totals.items()}
 

@@ -4,6 +4,7 @@ all have."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,16 @@ class PPOSettings:
             check_probability(name, getattr(self, name))
         for name in ("entropy", "value_coef"):
             check_non_negative_number(name, getattr(self, name))
+
+
+def minibatches(samples: int, settings: PPOSettings, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """The sample indices of every minibatch of every epoch: each epoch a fresh permutation cut into
+    `settings.minibatches` equal parts (a remainder sits that epoch out)."""
+    size = samples // settings.minibatches
+    for _ in range(settings.epochs):
+        order = torch.randperm(samples, generator=generator)
+        for first in range(0, size * settings.minibatches, size):
+            yield order[first : first + size]
 
 
 def gae(

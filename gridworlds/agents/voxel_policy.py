@@ -57,7 +57,7 @@ from torch import nn
 
 from gridworlds import atomic
 from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
-from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae
+from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxel_bodies import EMPTY, H_ACT, ROBOT_MATERIALS, V_ACT, BodyLike, check_body
 from gridworlds.engines.voxel_tasks import TASKS, Task
@@ -432,31 +432,27 @@ class SharedPPO:
         advantages, returns = flat(advantages.astype(np.float32)), flat(returns.astype(np.float32))
         occupied = flat(np.broadcast_to(cells.occupied, (steps, *cells.occupied.shape)))
         actuated = flat(np.broadcast_to(cells.actuated, (steps, *cells.actuated.shape)))
-        size = samples // c.minibatches
         totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
-        for _ in range(c.epochs):
-            order = torch.randperm(samples, generator=self.generator)
-            for first in range(0, size * c.minibatches, size):
-                idx = order[first : first + size]
-                mean, value = self.policy(voxels[idx], globals_[idx], occupied[idx])
-                new_logprob, entropy = log_prob_and_entropy(
-                    mean, self.policy.log_std, actions[idx], actuated[idx]
-                )
-                adv = advantages[idx]
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
-                value_loss = 0.5 * (value - returns[idx]).pow(2).mean()
-                loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy.mean()
-                self.optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm)
-                self.optimizer.step()
-                with torch.no_grad():
-                    clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
-                totals["policy_loss"] += policy_loss.item()
-                totals["value_loss"] += value_loss.item()
-                totals["entropy"] += entropy.mean().item()
-                totals["clip_fraction"] += clipped.float().mean().item()
+        for idx in minibatches(samples, c, self.generator):
+            mean, value = self.policy(voxels[idx], globals_[idx], occupied[idx])
+            new_logprob, entropy = log_prob_and_entropy(
+                mean, self.policy.log_std, actions[idx], actuated[idx]
+            )
+            adv = advantages[idx]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
+            value_loss = 0.5 * (value - returns[idx]).pow(2).mean()
+            loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy.mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm)
+            self.optimizer.step()
+            with torch.no_grad():
+                clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
+            totals["policy_loss"] += policy_loss.item()
+            totals["value_loss"] += value_loss.item()
+            totals["entropy"] += entropy.mean().item()
+            totals["clip_fraction"] += clipped.float().mean().item()
         self.updates += 1
         return {name: total / (c.epochs * c.minibatches) for name, total in totals.items()}
 
