@@ -28,17 +28,16 @@ generation.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from gridworlds.engines import voxel_tasks as tasks
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxel_bodies import BodyLike, actuator_cells, check_body
-from gridworlds.engines.voxel_tasks import TASKS, Measures, Task
+from gridworlds.engines.voxel_tasks import TASKS
 from gridworlds.envs.checks import check_choice
+from gridworlds.envs.voxels import VoxelTask
 
 PERIOD_LOW, PERIOD_HIGH = 8.0, 60.0  # control steps (24 ms to 180 ms of simulated time)
 MAX_AMPLITUDE = 0.6  # 1 + 0.6 reaches the top of the action range [0.6, 1.6]; the trough clips at 0.6
@@ -89,22 +88,6 @@ def periodic_actions(params: np.ndarray, t: int) -> np.ndarray:
 # --- batched rollouts ---
 
 
-@functools.lru_cache(maxsize=256)
-def _layout(task: Task, shape: tuple[int, int], materials: bytes) -> dict[str, np.ndarray]:
-    """The task's world with the body at the task's start cell. Cached, since a design search lays
-    out the same bodies every generation; `engine.stack` copies the arrays, so sharing is safe."""
-    body = np.frombuffer(materials, np.int8).reshape(shape)
-    return engine.layout([engine.Piece(body, *task.robot_at, engine.ROBOT), *task.world()])
-
-
-def _select(worlds: engine.Worlds, keep: np.ndarray) -> engine.Worlds:
-    return engine.Worlds(*(array[keep] for array in worlds))
-
-
-def _select_measures(m: Measures, keep: np.ndarray) -> Measures:
-    return Measures(*(None if part is None else part[keep] for part in m))
-
-
 def rollout_returns(
     task_name: str, bodies: Sequence[BodyLike], params: np.ndarray, horizon: int | None = None
 ) -> tuple[np.ndarray, int]:
@@ -119,10 +102,9 @@ def rollout_returns(
     horizon = task.horizon if horizon is None else horizon
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-    bodies = [check_body(body) for body in bodies]
-    worlds = engine.stack([_layout(task, body.shape, body.tobytes()) for body in bodies])
+    core = VoxelTask(task.name, [check_body(body) for body in bodies], horizon)
     params = np.asarray(params, dtype=np.float64)
-    n, most_actuators = worlds.actuator_voxels.shape
+    n, most_actuators = len(core), core.actuators
     if params.ndim != 2 or len(params) != n or params.shape[1] % 2 == 0:
         raise ValueError(f"params must have shape ({n}, 1 + 2 a) for {n} bodies, got {params.shape}")
     if params.shape[1] < controller_size(most_actuators):
@@ -132,26 +114,18 @@ def rollout_returns(
         )
     if not np.isfinite(params).all():
         raise ValueError("params must be finite numbers")
-    box = tasks.box_piece(task, worlds)
 
     returns = np.zeros(n)
     running = np.arange(n)  # the worlds still in the batch, by their index in `bodies`
-    state = {name: np.zeros(n) for name in task.state}
     env_steps = 0
-    before = tasks.measure(worlds, box)
     for t in range(horizon):
-        actions = periodic_actions(params[running], t)[:, :most_actuators]
-        after, reward, terminated, _ = tasks.advance(task, worlds, actions, before, box, state)
+        reward, terminated, _, _ = core.step(periodic_actions(params[running], t)[:, :most_actuators])
         returns[running] += reward
         env_steps += len(running)
         if terminated.any():  # stop simulating ended episodes rather than masking them
-            keep = ~terminated
-            running, worlds = running[keep], _select(worlds, keep)
-            state = {name: counter[keep] for name, counter in state.items()}
-            after = _select_measures(after, keep)
+            running, core = running[~terminated], core.select(~terminated)
             if len(running) == 0:
                 break
-        before = after
     return returns, env_steps
 
 

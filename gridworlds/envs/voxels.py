@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,15 @@ def resolve_body(body: Any) -> np.ndarray:
     return bodies.check_body(body)
 
 
+@functools.lru_cache(maxsize=256)
+def _layout(task: Task, shape: tuple[int, int], materials: bytes) -> dict[str, np.ndarray]:
+    """The task's world with the body at the task's start cell. Cached: a vector env stacks copies of
+    one body, and a design search lays out the same bodies every generation (`engine.stack` copies
+    the arrays, so sharing them is safe)."""
+    body = np.frombuffer(materials, np.int8).reshape(shape)
+    return engine.layout([engine.Piece(body, *task.robot_at, engine.ROBOT), *task.world()])
+
+
 class VoxelTask:
     """Worlds of one task stepped together, world i holding the checked body `bodies[i]`: the shared
     core of both envs (every world the same body) and of the shared voxel policy (a design per
@@ -43,12 +53,8 @@ class VoxelTask:
         self.task: Task = TASKS[check_choice("task", task, tuple(TASKS))]
         self.bodies = list(bodies)
         self.horizon = horizon or self.task.horizon
-        layouts: dict[int, dict[str, np.ndarray]] = {}  # the envs stack n copies of one body: lay it out once
-        for body in self.bodies:
-            if id(body) not in layouts:
-                robot = engine.Piece(body, *self.task.robot_at, engine.ROBOT)
-                layouts[id(body)] = engine.layout([robot, *self.task.world()])
-        self.worlds = engine.stack([layouts[id(body)] for body in self.bodies])
+        layouts = [_layout(self.task, body.shape, body.astype(np.int8).tobytes()) for body in self.bodies]
+        self.worlds = engine.stack(layouts)
         self.box = tasks.box_piece(self.task, self.worlds)
         self.terrain = self.worlds.piece_kind[0] != engine.ROBOT
         if self.box >= 0:
@@ -56,6 +62,7 @@ class VoxelTask:
         self.actuators = self.worlds.actuator_voxels.shape[1]  # the most of any world's body
         self.state = {name: np.zeros(len(self.bodies)) for name in self.task.state}
         self.lengths = np.zeros(len(self.bodies), np.int64)
+        self.before = self.measure()  # what the rewards of the next step are measured from
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -65,6 +72,7 @@ class VoxelTask:
         for counter in self.state.values():
             counter[which] = 0
         self.lengths[which] = 0
+        self.before = self.measure()
 
     def measure(self) -> Measures:
         return tasks.measure(self.worlds, self.box)
@@ -72,8 +80,8 @@ class VoxelTask:
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rewards, terminated, truncated and unstable [N] after one control step of every world
         (actions [N, actuators]; past a world's own actuators they are ignored)."""
-        _, reward, terminated, unstable = tasks.advance(
-            self.task, self.worlds, actions, self.measure(), self.box, self.state
+        self.before, reward, terminated, unstable = tasks.advance(
+            self.task, self.worlds, actions, self.before, self.box, self.state
         )
         self.lengths += 1
         truncated = (self.lengths >= self.horizon) & ~terminated
@@ -106,6 +114,7 @@ class VoxelTask:
         kept.worlds = engine.Worlds(*(array[keep] for array in self.worlds))
         kept.state = {name: counter[keep] for name, counter in self.state.items()}
         kept.lengths = self.lengths[keep]
+        kept.before = Measures(*(None if part is None else part[keep] for part in self.before))
         return kept
 
 
