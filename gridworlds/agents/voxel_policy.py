@@ -53,6 +53,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from gymnasium.wrappers.utils import RunningMeanStd
 from torch import nn
 
 from gridworlds import atomic
@@ -243,32 +244,10 @@ def check_config(config: SharedPPOConfig) -> SharedPPOConfig:
             f"minibatches must be at most worlds x rollout ({config.worlds * config.rollout} samples), "
             f"got {config.minibatches}"
         )
-    if config.horizon is not None:
-        try:
-            check_positive_int("horizon", config.horizon)
-        except ValueError:
-            raise ValueError(
-                f"horizon must be a positive integer or None (the task's own), got {config.horizon!r}"
-            ) from None
+    horizon = config.horizon
+    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
+        raise ValueError(f"horizon must be a positive integer or None (the task's own), got {horizon!r}")
     return config
-
-
-@dataclass
-class RunningVariance:
-    """The mean and variance of every number it has been shown (Chan et al.'s parallel update)."""
-
-    count: float = 1e-4  # as if it had seen a little of mean 0 and variance 1: no division by 0
-    mean: float = 0.0
-    var: float = 1.0
-
-    def update(self, values: np.ndarray) -> None:
-        total = self.count + values.size
-        delta = values.mean() - self.mean
-        spread = (
-            self.var * self.count + values.var() * values.size + delta**2 * self.count * values.size / total
-        )
-        self.mean += delta * values.size / total
-        self.var, self.count = spread / total, total
 
 
 @dataclass
@@ -281,6 +260,7 @@ class Episodes:
 
 
 MODEL, STATE = "policy.pt", "training.json"
+SPREAD = ("mean", "var", "count")  # what a checkpoint keeps of the return's RunningMeanStd
 VOXEL_WORLDS = "gridworlds/"  # the voxel worlds' ids are gridworlds/<task>
 
 
@@ -318,7 +298,7 @@ class SharedPPO:
         # PPO learns from rewards divided by the spread of the discounted return, as CleanRL's does
         # (gymnasium's NormalizeReward): a voxel task's rewards are about 1e-3 a step, so small that
         # Adam's fixed step sizes would make the values jitter by more than the rewards they fit.
-        self.return_spread = RunningVariance()
+        self.return_spread = RunningMeanStd()
         self.body: np.ndarray | None = None  # the design a checkpoint shows; the last trained on
         self.bound: VoxelTask | None = None
         self.bound_cells: BodyCells | None = None
@@ -511,7 +491,7 @@ class SharedPPO:
             state = {
                 "env_steps": self.env_steps,
                 "updates": self.updates,
-                "return_spread": asdict(self.return_spread),
+                "return_spread": {name: float(getattr(self.return_spread, name)) for name in SPREAD},
             }
             (tmp / STATE).write_text(json.dumps(state, indent=2) + "\n")
             write_manifest(
@@ -532,5 +512,6 @@ class SharedPPO:
         agent.generator.set_state(saved["generator"])
         state = json.loads((path / STATE).read_text())
         agent.env_steps, agent.updates = state["env_steps"], state["updates"]
-        agent.return_spread = RunningVariance(**state["return_spread"])
+        for name in SPREAD:
+            setattr(agent.return_spread, name, state["return_spread"][name])
         return agent

@@ -152,8 +152,7 @@ class VoxelEnv(ViewerRendering, gym.Env):
 
     def __init__(self, task: str = "Walker-v0", body: Any = None, render_mode: str | None = None):
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.body = resolve_body(body)
-        self.core = VoxelTask(task, [self.body])
+        self.core = VoxelTask(task, [resolve_body(body)])
         self.world_id = f"gridworlds/{self.core.task.name}"
         self.action_space = gym.spaces.Box(
             engine.ACTION_LOW, engine.ACTION_HIGH, (self.core.actuators,), np.float64
@@ -166,6 +165,11 @@ class VoxelEnv(ViewerRendering, gym.Env):
     @property
     def worlds(self) -> engine.Worlds:
         return self.core.worlds
+
+    @property
+    def body(self) -> np.ndarray:
+        """The robot's body, checked."""
+        return self.core.bodies[0]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
