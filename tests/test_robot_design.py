@@ -137,3 +137,20 @@ def test_herd_finds_a_good_coarse_robot_and_its_ablations_run():
     assert HERDDesigns(8, coarse_to_fine=False).depth_limit == 2
     with pytest.raises(ValueError, match="generations and elites"):
         HERDDesigns(0)
+
+
+def test_herd_without_reevaluation_keeps_its_elites_and_never_asks_a_body_twice():
+    herd = HERDDesigns(10, reevaluate_elites=False, seed=2)
+    asked = []
+    for _ in range(12):  # 120 robots: more than level 0 holds, so the limit must deepen
+        bodies = herd.ask(10)
+        fitness = np.array([actuators_h(b) for b in bodies])
+        kept = list(herd.best)
+        herd.tell(bodies, fitness)
+        scored = kept + [(z, f) for z, f in zip(herd.asked, fitness.tolist(), strict=True)]
+        assert [f for _, f in herd.best] == sorted((f for _, f in scored), reverse=True)[:5]
+        asked += bodies
+    assert len({b.tobytes() for b in asked}) == len(asked)
+    for z, _ in herd.best:  # an elite's z is its robot's own point
+        assert np.allclose(herd.flat[herd.node(z)], z)
+    assert herd.depth_limit >= 1

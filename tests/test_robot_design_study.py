@@ -1,12 +1,15 @@
 """The robot-design experiment at a smoke budget: every optimiser runs, files appear, resume keeps runs;
 the shared PPO controller runs too."""
 
+import csv
+import io
 import json
 
 import numpy as np
 import pytest
 
 from gridworlds.agents import load_agent
+from gridworlds.agents.voxel_controllers import GaitSearch, optimise_gaits
 from gridworlds.engines.voxel_bodies import read_body
 from gridworlds.runner.run import run_experiment
 
@@ -20,6 +23,7 @@ seeds = [0]
 budget = 4000
 population = 4
 gait = { population = 4, generations = 2, horizon = 40 }
+final_gait = { population = 3, elites = 2, generations = 2, horizon = 60 }
 """
 
 
@@ -33,7 +37,15 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
     for name in summary["best"]:
         result = json.loads((out / f"{name}.json").read_text())
         assert result["rows"][-1]["env_steps"] >= 4000  # the budget is spent, whole generations
-        read_body(out / f"{name}.txt")  # a valid body file
+        body = read_body(out / f"{name}.txt")  # a valid body file
+        # The final gait search: 3 x 2 rollouts of at most 60 steps of the best design, whose
+        # best gait earned the final return.
+        assert 0 < result["final_env_steps"] <= 3 * 2 * 60
+        search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
+        assert optimise_gaits("Walker-v0", [body], search)[1][0] == result["final"]
+    final = list(csv.DictReader(io.StringIO((out / "final.csv").read_text())))
+    assert [row["optimiser"] for row in final] == list(names)
+    assert {f"Walker-v0-{row['optimiser']}-0": float(row["final"]) for row in final} == summary["final"]
     assert (out / "progress.csv").exists() and (out / "best.png").exists()
     again = run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
     assert again["best"] == summary["best"]
@@ -88,6 +100,7 @@ def test_a_shared_policy_scores_the_designs_and_is_saved(tmp_path):
         ("study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
         ("study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive integer"),
         ("study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
+        ("study.final_gait.elites=20", "study.final_gait: need a population of at least 2 and 1 to"),
     ],
 )
 def test_bad_controller_settings_are_named(tmp_path, setting, message):

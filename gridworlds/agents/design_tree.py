@@ -414,10 +414,11 @@ def embed(tree: DesignTree, scale: float = DEFAULT_SCALE, c: float = DEFAULT_CUR
     return sarkar_embedding(tree.parents, scale, c)
 
 
-def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURVATURE):
+def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURVATURE, skip=()):
     """The robot node of level 0 .. max_level whose point is nearest to z in hyperbolic distance:
     an int for one point z [2], an int64 array [...] for points z [..., 2]. `points` are the tree's
-    embedding (`embed`); the root is never returned; ties go to the lower node number."""
+    embedding (`embed`); the root is never returned; ties go to the lower node number. Nodes in
+    `skip` (node numbers) are passed over; -1 when no node is left."""
     points = np.asarray(points, dtype=np.float64)
     if points.shape != (len(tree), 2):
         raise ValueError(f"points must be the tree's embedding, shape ({len(tree)}, 2), got {points.shape}")
@@ -428,6 +429,9 @@ def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURV
     z = np.asarray(z, dtype=np.float64)
     if z.ndim == 0 or z.shape[-1] != 2:
         raise ValueError(f"z must be a point [2] or points [..., 2], got shape {z.shape}")
-    candidates = np.flatnonzero((tree.levels >= 0) & (tree.levels <= max_level))
-    found = candidates[np.argmin(distance(z[..., None, :], points[candidates], c), axis=-1)]
+    candidates = np.setdiff1d(np.flatnonzero((tree.levels >= 0) & (tree.levels <= max_level)), list(skip))
+    if len(candidates) == 0:
+        found = np.full(z.shape[:-1], -1, dtype=np.int64)
+    else:
+        found = candidates[np.argmin(distance(z[..., None, :], points[candidates], c), axis=-1)]
     return int(found) if z.ndim == 1 else found

@@ -182,11 +182,18 @@ class HERDDesigns:
     """HERD (Dong, Zhang, Zhang 2024): a refined CEM over a 2-D tangent vector z at the origin of
     the Poincare disk in which the coarse-to-fine tree of designs is embedded (`design_tree`,
     Sarkar's construction). A z is mapped into the disk (`exp_map`) and read as the nearest embedded
-    robot no deeper than the current depth limit. Each round re-evaluates the `elites` best so far
-    (their controllers keep improving) and samples the rest of the population around them with a
-    sigma that decays linearly from `sigma_start` to `sigma_end` over `generations`; the CEM mean is
-    the elites' mean z. Coarse to fine: whenever the mean maps to a robot at the depth limit, the
-    limit goes one level deeper (the tree grows a level when needed).
+    robot no deeper than the current depth limit. Each round samples around the `elites` best so far
+    with a sigma that decays linearly from `sigma_start` to `sigma_end` over `generations`; the CEM
+    mean is the elites' mean z. Coarse to fine: whenever the mean maps to a robot at the depth limit,
+    the limit goes one level deeper (the tree grows a level when needed).
+
+    The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning,
+    such as its shared policy) the elites are asked again each round, first, and their new fitness
+    replaces the old. Without it (for a fixed controller search, whose fitness of a design never
+    changes, so a second rollout would only repeat the first), the elites are kept with their
+    fitness, as the GA keeps its survivors, and every robot asked is one not evaluated before: the
+    nearest unevaluated robot to each sampled z, the depth limit going one level deeper when every
+    robot within it has been evaluated. An elite's z is then its robot's own tangent point.
 
     Ablations: `hyperbolic=False` searches the same tree flattened into the tangent plane (each node
     at its `log_map`, nearest by Euclidean distance); `coarse_to_fine=False` starts at the deepest
@@ -202,12 +209,14 @@ class HERDDesigns:
         sigma_end: float = 0.01,
         hyperbolic: bool = True,
         coarse_to_fine: bool = True,
+        reevaluate_elites: bool = True,
         seed: int = 0,
     ):
         if generations < 1 or elites < 1:
             raise ValueError(f"generations and elites must be >= 1, got {generations}, {elites}")
         self.generations, self.elites, self.sigmas = generations, elites, (sigma_start, sigma_end)
         self.hyperbolic, self.coarse_to_fine = hyperbolic, coarse_to_fine
+        self.reevaluate_elites = reevaluate_elites
         self.rng = np.random.default_rng(seed)
         self.tree = DesignTree(shape, depth=2, seed=seed)
         self._embed()
@@ -215,40 +224,77 @@ class HERDDesigns:
         self.best: list[tuple[np.ndarray, float]] = []  # (z, fitness) of the elites, best first
         self.mean = np.zeros(2)
         self.asked: list[np.ndarray] = []
+        self.evaluated: set[int] = set()  # without reevaluate_elites: the nodes asked so far,
+        self.seen: set[bytes] = set()  # and their bodies
         self.generation = 0
 
     def _embed(self) -> None:
         self.points = embed(self.tree)
         self.flat = log_map(self.points)
 
+    def _deepen(self) -> bool:
+        """One level finer (growing the tree when the limit is at its deepest level); False when the
+        tree can grow no further."""
+        if self.depth_limit == self.tree.depth:
+            if not self.tree.grow():
+                return False
+            self._embed()  # new nodes are appended: the old ones keep their points
+        self.depth_limit += 1
+        return True
+
     def sigma(self) -> float:
         start, end = self.sigmas
         return start + (end - start) * min(1.0, self.generation / max(1, self.generations - 1))
 
-    def node(self, z: np.ndarray) -> int:
-        """The robot node nearest to z within the depth limit."""
+    def node(self, z: np.ndarray, skip=()) -> int:
+        """The robot node nearest to z within the depth limit, passing over the nodes in `skip`
+        (-1 when none is left)."""
         if self.hyperbolic:
-            return nearest(self.tree, self.points, exp_map(z), self.depth_limit)
+            return nearest(self.tree, self.points, exp_map(z), self.depth_limit, skip=skip)
         candidates = np.flatnonzero((self.tree.levels >= 0) & (self.tree.levels <= self.depth_limit))
+        candidates = np.setdiff1d(candidates, list(skip))
+        if len(candidates) == 0:
+            return -1
         return int(candidates[np.argmin(np.linalg.norm(self.flat[candidates] - z, axis=1))])
 
+    def _new_node(self, z: np.ndarray) -> int:
+        """The nearest robot to z whose body has not been evaluated, deepening the limit while every
+        robot within it has; a repeat only when the whole tree has been evaluated."""
+        while True:
+            node = self.node(z, skip=self.evaluated)
+            if node < 0:
+                if not self._deepen():
+                    return self.node(z)
+            elif _key(self.tree.body(node)) in self.seen:
+                self.evaluated.add(node)  # a robot's body again, one level deeper
+            else:
+                return node
+
     def ask(self, n: int) -> list[np.ndarray]:
-        zs = [z for z, _ in self.best][:n]
+        elites = [z for z, _ in self.best]
+        zs = elites[:n] if self.reevaluate_elites else []
+        nodes = [self.node(z) for z in zs]
         sigma = self.sigma()
         while len(zs) < n:
-            centre = zs[int(self.rng.integers(len(self.best)))] if self.best else self.mean
-            zs.append(centre + sigma * self.rng.standard_normal(2))
+            centre = elites[int(self.rng.integers(len(elites)))] if elites else self.mean
+            z = centre + sigma * self.rng.standard_normal(2)
+            if self.reevaluate_elites:
+                nodes.append(self.node(z))
+            else:
+                nodes.append(self._new_node(z))
+                self.evaluated.add(nodes[-1])
+                self.seen.add(_key(self.tree.body(nodes[-1])))
+                z = self.flat[nodes[-1]]
+            zs.append(z)
         self.asked = zs
-        return [self.tree.body(self.node(z)) for z in zs]
+        return [self.tree.body(node) for node in nodes]
 
     def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:
-        scored = sorted(
-            zip(self.asked, np.asarray(fitness, dtype=np.float64).tolist(), strict=True), key=lambda s: -s[1]
-        )
-        self.best = scored[: self.elites]
+        scored = list(zip(self.asked, np.asarray(fitness, dtype=np.float64).tolist(), strict=True))
+        if not self.reevaluate_elites:
+            scored = self.best + scored  # kept elites first: they win ties
+        self.best = sorted(scored, key=lambda s: -s[1])[: self.elites]
         self.mean = np.mean([z for z, _ in self.best], axis=0)
         if self.coarse_to_fine and self.tree.level(self.node(self.mean)) == self.depth_limit:
-            if self.depth_limit == self.tree.depth and self.tree.grow():
-                self._embed()  # new nodes are appended: the old ones keep their points
-            self.depth_limit = min(self.depth_limit + 1, self.tree.depth)
+            self._deepen()
         self.generation += 1

@@ -143,7 +143,7 @@ def cem_update(
     return chosen.mean(axis=1), np.maximum(chosen.std(axis=1), sigma_floor)
 
 
-def _check_search(config: GaitSearch) -> None:
+def check_search(config: GaitSearch) -> None:
     if config.population < 2 or not 1 <= config.elites <= config.population:
         raise ValueError(
             f"need a population of at least 2 and 1 to population elites, got {config.population} "
@@ -167,7 +167,7 @@ def cross_entropy_search(
     `evaluate` maps samples [D, K, P] to fitness [D, K] (all searches' populations in one call);
     `log(generation, fitness)` sees each generation's fitness. The best is the best sample
     evaluated, with the fitness it got."""
-    _check_search(config)
+    check_search(config)
     rng = np.random.default_rng(config.seed)
     mean = np.array(initial_mean, dtype=np.float64)
     sigma = np.full_like(mean, config.initial_sigma)

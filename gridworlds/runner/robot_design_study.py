@@ -25,18 +25,25 @@ Parameters, the [study] table of the experiment file:
     population   designs per generation
     controller   "gait" (the default) or "shared-ppo"
     gait         the gait search: GaitSearch fields (population, elites, generations, initial_sigma,
-                 sigma_decay, min_sigma, horizon: None for the task's own)
+                 sigma_decay, min_sigma, horizon: None for the task's own). A horizon shorter
+                 than the task's scores designs on the first steps of their episodes, which buys
+                 more generations for the same budget
+    final_gait   with "gait": the larger gait search (GaitSearch fields, default population 16,
+                 generations 10, the task's own horizon) given to each run's best design once its
+                 budget is spent: the run's "final" return, a full episode; these env steps are
+                 outside the budget (the same for every run)
     ppo          the shared policy: SharedPPOConfig fields (worlds, rollout, learning_rate,
                  epochs, minibatches, gamma, gae_lambda, clip, entropy, value_coef, max_grad_norm,
                  width, heads, layers, horizon) and steps_per_generation (default 50_000)
 
 Files under runs/<name>/: progress.csv (task, optimiser, seed, generation, env_steps, best,
-generation_best), one <task>-<optimiser>-<seed>.json per finished run (resume skips those), the
-best design of each run as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view
-gridworlds/<task> --body FILE`), with "shared-ppo" the run's final policy in
-<task>-<optimiser>-<seed>.policy/, an agent checkpoint that shows the run's best design (`gridworlds
-view gridworlds/<task> --agent DIR`), and best.png: best fitness against env steps
-per task, the mean over seeds with its spread, one line per optimiser.
+generation_best), final.csv (each run's best fitness and, with "gait", its final return), one
+<task>-<optimiser>-<seed>.json per finished run (resume skips those), the best design of each run
+as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view gridworlds/<task> --body FILE`),
+with "shared-ppo" the run's final policy in <task>-<optimiser>-<seed>.policy/, an agent checkpoint
+that shows the run's best design (`gridworlds view gridworlds/<task> --agent DIR`), and best.png:
+best fitness against env steps per task, the mean over seeds with its spread, one line per
+optimiser.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ from gridworlds.agents.robot_design import (
     HERDDesigns,
     RandomDesigns,
 )
-from gridworlds.agents.voxel_controllers import GaitSearch, optimise_gaits
+from gridworlds.agents.voxel_controllers import GaitSearch, check_search, optimise_gaits
 from gridworlds.engines.voxel_bodies import body_to_text
 from gridworlds.engines.voxel_tasks import TASKS
 from gridworlds.runner.config import POSITIVE, TABLE, Fields, Kind
@@ -70,10 +77,15 @@ if TYPE_CHECKING:
 
 PREFIX = "study."
 COLUMNS = ("task", "optimiser", "seed", "generation", "env_steps", "best", "generation_best")
+SUMMARY_COLUMNS = ("task", "optimiser", "seed", "generations", "env_steps", "best", "final")
 
 
-def make_optimiser(name: str, population: int, generations: int, seed: int) -> DesignOptimiser:
-    """The optimiser `name` for runs of about `generations` generations of `population` designs."""
+def make_optimiser(
+    name: str, population: int, generations: int, seed: int, reevaluate_elites: bool = False
+) -> DesignOptimiser:
+    """The optimiser `name` for runs of about `generations` generations of `population` designs.
+    `reevaluate_elites`: HERD asks its elites again (for a controller whose fitness of a design
+    changes as it learns; a fixed controller search would only repeat the same rollout)."""
     if name == "random":
         return RandomDesigns(seed=seed)
     if name == "ga":
@@ -81,11 +93,11 @@ def make_optimiser(name: str, population: int, generations: int, seed: int) -> D
     if name == "cem":
         return CEMDesigns(seed=seed)
     if name == "herd":
-        return HERDDesigns(generations, seed=seed)
+        return HERDDesigns(generations, reevaluate_elites=reevaluate_elites, seed=seed)
     if name == "herd-flat":  # ablation: the tree flattened into the tangent plane
-        return HERDDesigns(generations, hyperbolic=False, seed=seed)
+        return HERDDesigns(generations, hyperbolic=False, reevaluate_elites=reevaluate_elites, seed=seed)
     if name == "herd-one-depth":  # ablation: no coarse-to-fine, the deepest level from the start
-        return HERDDesigns(generations, coarse_to_fine=False, seed=seed)
+        return HERDDesigns(generations, coarse_to_fine=False, reevaluate_elites=reevaluate_elites, seed=seed)
     raise ValueError(f"unknown optimiser {name!r}; known: {list(OPTIMISERS)}")
 
 
@@ -110,16 +122,28 @@ GAIT = Kind(
 CONTROLLERS = ("gait", "shared-ppo")
 CONTROLLER = Kind(f"one of {list(CONTROLLERS)}", lambda v: v in CONTROLLERS)
 PPO_PREFIX = PREFIX + "ppo."
+FINAL_GAIT = {"population": 16, "generations": 10}  # 160 rollouts: "a few hundred" for one design
 STEPS_PER_GENERATION = 50_000  # the shared policy's training between two generations, by default
 
 
 def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     """The [study] parameters, checked (config.py calls this)."""
     fields_.no_unknown_keys(
-        params, PREFIX, ["tasks", "optimisers", "seeds", "budget", "population", "controller", "gait", "ppo"]
+        params,
+        PREFIX,
+        ["tasks", "optimisers", "seeds", "budget", "population", "controller", "gait", "final_gait", "ppo"],
     )
     controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
     ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
+    gaits = {
+        "gait": fields_.get(params, PREFIX, "gait", GAIT, {}),
+        "final_gait": {**FINAL_GAIT, **fields_.get(params, PREFIX, "final_gait", GAIT, {})},
+    }
+    for name, table in gaits.items():
+        try:
+            check_search(GaitSearch(**table))
+        except ValueError as error:
+            raise ValueError(f"{fields_.source}: {PREFIX}{name}: {error}") from None
     return {
         "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
         "optimisers": fields_.get(params, PREFIX, "optimisers", OPTIMISER_NAMES),
@@ -127,7 +151,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "budget": fields_.get(params, PREFIX, "budget", POSITIVE),
         "population": fields_.get(params, PREFIX, "population", POSITIVE),
         "controller": controller,
-        "gait": fields_.get(params, PREFIX, "gait", GAIT, {}),
+        **gaits,
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
     }
 
@@ -194,7 +218,7 @@ def design_run(
     else:
         (fitness_of, per_generation), ppo = shared_ppo_controller(task, seed, params)
     generations = max(1, budget // per_generation)
-    optimiser = make_optimiser(optimiser_name, population, generations, seed)
+    optimiser = make_optimiser(optimiser_name, population, generations, seed, ppo is not None)
     steps, best, best_body, rows = 0, -np.inf, None, []
     generation = 0
     while steps < budget:
@@ -217,9 +241,13 @@ def design_run(
             }
         )
         generation += 1
-    if ppo is not None and policy_path is not None:
+    result = {"rows": rows, "best": best, "body": body_to_text(best_body)}
+    if ppo is None:
+        _, final, used = optimise_gaits(task, [best_body], GaitSearch(**params["final_gait"], seed=seed))
+        result |= {"final": float(final[0]), "final_env_steps": used}
+    elif policy_path is not None:
         ppo.save(policy_path, body=best_body)
-    return {"rows": rows, "best": best, "body": body_to_text(best_body)}
+    return result
 
 
 def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[str, Any]:
@@ -240,17 +268,21 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
     rows = [row for result in results.values() for row in result["rows"]]
     atomic.write_text(out_dir / "progress.csv", csv_text(rows, COLUMNS))
     plot_best(rows, params, out_dir / "best.png", f"{out_dir.name}: best fitness against env steps")
-    summary_rows = [
-        {
-            "task": task,
-            "optimiser": optimiser,
-            "seed": seed,
-            "generations": len(results[f"{task}-{optimiser}-{seed}"]["rows"]),
-            "env_steps": results[f"{task}-{optimiser}-{seed}"]["rows"][-1]["env_steps"],
-            "best": results[f"{task}-{optimiser}-{seed}"]["best"],
-        }
-        for task, optimiser, seed in runs
-    ]
+    summary_rows = []
+    for task, optimiser, seed in runs:
+        result = results[f"{task}-{optimiser}-{seed}"]
+        summary_rows.append(
+            {
+                "task": task,
+                "optimiser": optimiser,
+                "seed": seed,
+                "generations": len(result["rows"]),
+                "env_steps": result["rows"][-1]["env_steps"],
+                "best": result["best"],
+                "final": result.get("final", ""),
+            }
+        )
+    atomic.write_text(out_dir / "final.csv", csv_text(summary_rows, SUMMARY_COLUMNS))
     controller = (
         {"gait": asdict(GaitSearch(**params["gait"]))}
         if params["controller"] == "gait"
@@ -259,6 +291,7 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
     return {
         "rows": summary_rows,
         "best": {name: result["best"] for name, result in results.items()},
+        "final": {name: result["final"] for name, result in results.items() if "final" in result},
         "controller": params["controller"],
         **controller,
     }
