@@ -3,10 +3,13 @@ against the untrained control, the report, bad parameters, and resuming after a 
 
 import csv
 import json
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from gridworlds.agents.othello_gpt import OthelloGPTAgent
+from gridworlds.runner.othello_gpt_study import moves_only
 from gridworlds.runner.run import run_experiment
 
 TINY = """
@@ -80,8 +83,23 @@ def test_tiny_pipeline_probes_and_saes_every_layer(tiny_run):
     ]
     assert all(0 <= row["fvu"] < 0.5 and 0 <= row["dead_fraction"] <= 1 for row in saes["rows"])
     assert [row["layer"] for row in summary["rows"]] == list(range(layers))
+    # no model: a linear probe on the moves alone reads the empty squares, so more than a prior does
+    assert probes["moves_only"]["relative"]["accuracy"] > probes["linear"]["relative"][0]["accuracy"]
     report = (out / "report.md").read_text()
-    assert "62.1" in report and "Held-out top-1 legal move rate" in report
+    assert "62.1" in report and "Held-out top-1 legal move rate" in report and "moves alone" in report
+
+
+def test_moves_only_holds_the_squares_played_the_move_number_and_the_last_move():
+    tokens = np.zeros((2, 60), dtype=np.int64)
+    tokens[0, :3] = [5, 9, 60]
+    tokens[1, :1] = [1]
+    held = SimpleNamespace(tokens=tokens, where=np.array([[0, 0], [0, 2], [1, 0]]))
+    features = moves_only(held)
+    assert features.shape == (3, 60 + 59 + 60)
+    played, move_number, last = features[:, :60], features[:, 60:119], features[:, 119:]
+    assert [list(np.flatnonzero(row) + 1) for row in played] == [[5], [5, 9, 60], [1]]
+    assert [list(np.flatnonzero(row)) for row in move_number] == [[0], [2], [0]]
+    assert [list(np.flatnonzero(row) + 1) for row in last] == [[5], [60], [1]]
 
 
 def test_resume_keeps_finished_stages(tiny_run):

@@ -240,9 +240,22 @@ def _probe_config(params: dict[str, Any], **changes: Any) -> ProbeConfig:
     return ProbeConfig(**{**{k: v for k, v in params["probe"].items() if k in known}, **changes})
 
 
+def moves_only(held: HeldOut) -> np.ndarray:
+    """float32 [positions, 60 + 59 + 60], for each position the models read (`held.where`): which
+    squares have been played, the move number and the last move, one-hot. A model that remembered
+    the moves but had not worked out the board could show a linear probe this much and no more: the
+    yardstick for the random model, whose near-uniform attention averages the moves so far."""
+    assert held.where is not None, "read a residual stream first"
+    games, t = held.where[:, 0], held.where[:, 1]
+    moves = np.eye(61, dtype=np.float32)[held.tokens][..., 1:]  # token 0 is padding
+    played = np.cumsum(moves, axis=1)[games, t]
+    return np.concatenate([played, np.eye(59, dtype=np.float32)[t], moves[games, t]], axis=1)
+
+
 def probe_stage(model: OthelloGPT, train: HeldOut, test: HeldOut, params: dict[str, Any]) -> dict[str, Any]:
     """Accuracy per layer of every probe: {"linear": {label: [per layer]}, "mlp": {basis: [...]},
-    "random_model": {basis: [...]}}, each entry a dict of accuracy and balanced accuracy."""
+    "random_model": {basis: [...]}}, each entry a dict of accuracy and balanced accuracy, and
+    "moves_only": {basis: that dict}, a linear probe on `moves_only` (no model)."""
     device = next(model.parameters()).device
     result: dict[str, Any] = {"linear": {}, "mlp": {}, "random_model": {}}
     mlp = _probe_config(params, hidden=params["probe"].get("mlp_hidden", 256))
@@ -262,6 +275,20 @@ def probe_stage(model: OthelloGPT, train: HeldOut, test: HeldOut, params: dict[s
                 {"accuracy": scores["accuracy"], "balanced_accuracy": scores["balanced_accuracy"]}
             )
         result[kind][label] = per_layer
+    result["moves_only"] = {}
+    for basis in BASES:
+        probe = train_probe(
+            moves_only(train),
+            train.labels(basis),
+            LABEL_CLASSES[basis],
+            _probe_config(params),
+            params["seed"],
+        )
+        scores = probe_accuracy(probe, moves_only(test), test.labels(basis))
+        result["moves_only"][basis] = {
+            "accuracy": scores["accuracy"],
+            "balanced_accuracy": scores["balanced_accuracy"],
+        }
     return result
 
 
@@ -407,7 +434,13 @@ def report_markdown(
         lines.append(
             f"| {layer} | " + " | ".join(f"{100 * c['accuracy']:.1f}" for c in cells) + f" | {study} |"
         )
+    moves = probes["moves_only"]
     lines += [
+        "",
+        "No model, the same linear probe on the moves alone (which squares have been played, the move "
+        f"number and the last move, one-hot): {100 * moves['relative']['accuracy']:.1f}% mine/theirs/empty, "
+        f"{100 * moves['colour']['accuracy']:.1f}% black/white/empty. The embedding shows the move number "
+        "and the last move; a random model's near-uniform attention adds part of the set of played squares.",
         "",
         "Balanced accuracy (mean recall of the two classes) of linear probes for the per-square flags:",
         "",
@@ -499,6 +532,8 @@ def _plot_probes(out: Path, probes: dict[str, Any]) -> None:
         )
     study = STUDY_PROBE_ACCURACY[: len(layers)]
     bases.plot(range(len(study)), study, "k", alpha=0.4, label="Du et al. linear relative")
+    moves = 100 * probes["moves_only"]["relative"]["accuracy"]
+    bases.axhline(moves, color="grey", linestyle="-.", label="moves only, relative (no model)")
     bases.set(xlabel="layer (0 = embedding)", ylabel="accuracy %", title="board state")
     bases.legend(fontsize=7)
     for label in PROBED_LABELS:
