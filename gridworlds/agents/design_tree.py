@@ -414,6 +414,11 @@ def embed(tree: DesignTree, scale: float = DEFAULT_SCALE, c: float = DEFAULT_CUR
     return sarkar_embedding(tree.parents, scale, c)
 
 
+def robot_nodes(tree: DesignTree, max_level: int, skip=()) -> np.ndarray:
+    """The robot nodes of levels 0 .. max_level, in order, less those in `skip` (node numbers)."""
+    return np.setdiff1d(np.flatnonzero((tree.levels >= 0) & (tree.levels <= max_level)), list(skip))
+
+
 def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURVATURE, skip=()):
     """The robot node of level 0 .. max_level whose point is nearest to z in hyperbolic distance:
     an int for one point z [2], an int64 array [...] for points z [..., 2]. `points` are the tree's
@@ -429,7 +434,7 @@ def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURV
     z = np.asarray(z, dtype=np.float64)
     if z.ndim == 0 or z.shape[-1] != 2:
         raise ValueError(f"z must be a point [2] or points [..., 2], got shape {z.shape}")
-    candidates = np.setdiff1d(np.flatnonzero((tree.levels >= 0) & (tree.levels <= max_level)), list(skip))
+    candidates = robot_nodes(tree, max_level, skip)
     if len(candidates) == 0:
         found = np.full(z.shape[:-1], -1, dtype=np.int64)
     else:

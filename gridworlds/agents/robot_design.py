@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gridworlds.agents.design_tree import DesignTree, embed, nearest
+from gridworlds.agents.design_tree import DesignTree, embed, nearest, robot_nodes
 from gridworlds.agents.hyperbolic import exp_map, log_map
 from gridworlds.engines.voxel_bodies import (
     DEFAULT_PROBABILITIES,
@@ -251,8 +251,7 @@ class HERDDesigns:
         (-1 when none is left)."""
         if self.hyperbolic:
             return nearest(self.tree, self.points, exp_map(z), self.depth_limit, skip=skip)
-        candidates = np.flatnonzero((self.tree.levels >= 0) & (self.tree.levels <= self.depth_limit))
-        candidates = np.setdiff1d(candidates, list(skip))
+        candidates = robot_nodes(self.tree, self.depth_limit, skip)
         if len(candidates) == 0:
             return -1
         return int(candidates[np.argmin(np.linalg.norm(self.flat[candidates] - z, axis=1))])

@@ -276,15 +276,12 @@ def probe_stage(model: OthelloGPT, train: HeldOut, test: HeldOut, params: dict[s
             )
         result[kind][label] = per_layer
     result["moves_only"] = {}
+    train_moves, test_moves = moves_only(train), moves_only(test)
     for basis in BASES:
         probe = train_probe(
-            moves_only(train),
-            train.labels(basis),
-            LABEL_CLASSES[basis],
-            _probe_config(params),
-            params["seed"],
+            train_moves, train.labels(basis), LABEL_CLASSES[basis], _probe_config(params), params["seed"]
         )
-        scores = probe_accuracy(probe, moves_only(test), test.labels(basis))
+        scores = probe_accuracy(probe, test_moves, test.labels(basis))
         result["moves_only"][basis] = {
             "accuracy": scores["accuracy"],
             "balanced_accuracy": scores["balanced_accuracy"],
