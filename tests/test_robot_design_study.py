@@ -51,6 +51,37 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
     assert again["best"] == summary["best"]
 
 
+GAIT_HORIZONS = """
+name = "robot-design-horizons"
+[study]
+function = "gridworlds.runner.robot_design_study:design_search"
+tasks = ["Walker-v0", "UpStepper-v0"]
+optimisers = ["random"]
+seeds = [0]
+budget = 1
+population = 2
+gait = { population = 2, elites = 1, generations = 1, horizon = 40 }
+final_gait = { population = 2, elites = 1, generations = 1, horizon = 10 }
+gait_horizons = { "UpStepper-v0" = 80 }
+"""
+
+
+def test_a_task_of_gait_horizons_is_scored_on_its_own_horizon(tmp_path):
+    path = tmp_path / "horizons.toml"
+    path.write_text(GAIT_HORIZONS)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    assert {task: gait["horizon"] for task, gait in summary["gait"].items()} == {
+        "Walker-v0": 40,
+        "UpStepper-v0": 80,
+    }
+    steps = {row["task"]: row["env_steps"] for row in summary["rows"]}
+    assert steps["Walker-v0"] == 2 * 2 * 40  # one generation: 2 designs x 2 gaits x 40 steps
+    assert 2 * 2 * 40 < steps["UpStepper-v0"] <= 2 * 2 * 80  # a flipped robot's episode ends early
+    path.write_text(GAIT_HORIZONS.replace('"UpStepper-v0" = 80', '"Pusher-v0" = 80'))
+    with pytest.raises(ValueError, match=r"study.gait_horizons must be a table of positive integers keyed"):
+        run_experiment(path, runs_dir=tmp_path / "runs")
+
+
 SHARED_PPO = """
 name = "robot-design-ppo-smoke"
 [study]

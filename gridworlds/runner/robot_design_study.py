@@ -28,6 +28,9 @@ Parameters, the [study] table of the experiment file:
                  sigma_decay, min_sigma, horizon: None for the task's own). A horizon shorter
                  than the task's scores designs on the first steps of their episodes, which buys
                  more generations for the same budget
+    gait_horizons  a table of task name -> the gait search's horizon for that task, over
+                 gait.horizon (a task whose terrain starts after a flat run, UpStepper-v0, needs
+                 the robot to reach it)
     final_gait   with "gait": the larger gait search (GaitSearch fields, default population 16,
                  generations 10, the task's own horizon) given to each run's best design once its
                  budget is spent: the run's "final" return, a full episode; these env steps are
@@ -131,7 +134,23 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     fields_.no_unknown_keys(
         params,
         PREFIX,
-        ["tasks", "optimisers", "seeds", "budget", "population", "controller", "gait", "final_gait", "ppo"],
+        [
+            "tasks",
+            "optimisers",
+            "seeds",
+            "budget",
+            "population",
+            "controller",
+            "gait",
+            "gait_horizons",
+            "final_gait",
+            "ppo",
+        ],
+    )
+    tasks = fields_.get(params, PREFIX, "tasks", TASK_NAMES)
+    horizons = Kind(
+        f"a table of positive integers keyed by names from study.tasks {tasks}",
+        lambda v: isinstance(v, dict) and set(v) <= set(tasks) and all(map(POSITIVE.check, v.values())),
     )
     controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
     ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
@@ -145,13 +164,14 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         except ValueError as error:
             raise ValueError(f"{fields_.source}: {PREFIX}{name}: {error}") from None
     return {
-        "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
+        "tasks": tasks,
         "optimisers": fields_.get(params, PREFIX, "optimisers", OPTIMISER_NAMES),
         "seeds": fields_.get(params, PREFIX, "seeds", SEEDS),
         "budget": fields_.get(params, PREFIX, "budget", POSITIVE),
         "population": fields_.get(params, PREFIX, "population", POSITIVE),
         "controller": controller,
         **gaits,
+        "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", horizons, {}),
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
     }
 
@@ -177,8 +197,14 @@ def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
 Controller = tuple[Callable[[list[np.ndarray]], tuple[np.ndarray, int]], int]
 
 
+def scoring_gait(task: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The gait search's fields for `task`: study.gait with the task's own gait_horizons entry."""
+    horizon = params["gait_horizons"].get(task, params["gait"].get("horizon"))
+    return {**params["gait"], "horizon": horizon}
+
+
 def gait_controller(task: str, seed: int, params: dict[str, Any]) -> Controller:
-    gait = GaitSearch(**params["gait"], seed=seed)
+    gait = GaitSearch(**scoring_gait(task, params), seed=seed)
     per_design = gait.population * gait.generations * (gait.horizon or TASKS[task].horizon)
 
     def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
@@ -284,7 +310,7 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
         )
     atomic.write_text(out_dir / "final.csv", csv_text(summary_rows, SUMMARY_COLUMNS))
     controller = (
-        {"gait": asdict(GaitSearch(**params["gait"]))}
+        {"gait": {task: asdict(GaitSearch(**scoring_gait(task, params))) for task in params["tasks"]}}
         if params["controller"] == "gait"
         else {"ppo": params["ppo"]}
     )
