@@ -850,16 +850,21 @@ def test_the_local_view_shows_walls_objects_and_other_agents_around_the_agent():
     assert not ramp.any()  # the ramp at column 6 is just outside
 
 
-def test_the_global_state_lists_agents_objects_time_and_walls():
+def test_the_global_state_lists_agents_objects_time_doors_and_walls():
     w, scenario, out = observed()
+    w.doors[0, :2] = [(2, 5), (0, 0)]  # the box fills one of two door cells
+    w.door_count[0] = 2
     state = np.zeros((1, hs.state_size(scenario)), np.float32)
     hs.global_state(w, scenario, state)
     agents, rest = state[0, : 2 * hs.SELF_FEATURES], state[0, 2 * hs.SELF_FEATURES :]
     np.testing.assert_allclose(agents, np.concatenate([out.own[0, 0], out.own[0, 1]]))
     objects, rest = rest[: 2 * hs.OBJECT_STATE_FEATURES], rest[2 * hs.OBJECT_STATE_FEATURES :]
-    np.testing.assert_allclose(objects, [0.2, 0.5, 0.25, 0, 0, 1, 0, 0.5, 0.6, 0.25, 0, 1, 0, 1])
-    np.testing.assert_allclose(rest[:2], [0.5, 2 / 20])
-    np.testing.assert_array_equal(rest[2:].reshape(10, 10), w.walls[0])
+    np.testing.assert_allclose(objects, [0.2, 0.5, 0.25, 0, 0, 1, 0, 1, 0.5, 0.6, 0.25, 0, 1, 0, 1, 0])
+    np.testing.assert_allclose(rest[:4], [0.5, 2 / 20, 0.5, 0.5])
+    np.testing.assert_array_equal(rest[4:].reshape(10, 10), w.walls[0])
+    w.lock[0, 0] = 0
+    hs.global_state(w, scenario, state)
+    np.testing.assert_allclose(state[0, -104:-100], [0.5, 2 / 20, 0.5, 0])
 
 
 # --- determinism ------------------------------------------------------------------------------------------
@@ -969,6 +974,51 @@ def test_layouts_are_closed_connected_and_placed_by_the_rules(name):
             assert all(2 * r < g and 2 * c < g for r, c in room) and len(room) < len(play) - len(doors)
             assert set(agents[: scenario.hiders]) <= room and set().union(*cells[:boxes]) <= room
             assert not set(agents[scenario.hiders :]) & room and not set().union(*cells[boxes:]) & room
+
+
+def test_staged_forts_put_each_box_in_line_with_its_door_at_every_depth_and_its_hider_behind_it():
+    scenario, n = hs.Scenario(**QUADRANT_SCENARIO).check(), 200
+    w = hs.new_arenas(scenario, list(range(n)))
+    before = w.copy()
+    which = np.arange(n) % 2 == 0
+    hs.stage_forts(w, scenario, which)
+    for name, x, y in zip(hs.Arenas._fields, w, before, strict=True):
+        assert (x[~which] == y[~which]).all(), name
+    m = scenario.grid // 2
+    depths, staged, boxes, behind = set(), 0, 0, 0
+    for b in np.flatnonzero(which):
+        picture(w, scenario, b)
+        assert (w.object_start[b] == w.object_pos[b]).all()
+        assert (w.agent_pos[b, scenario.hiders :] == before.agent_pos[b, scenario.hiders :]).all()
+        doors = w.doors[b, : w.door_count[b]].tolist()
+        assert (w.object_pos[b, len(doors) :] == before.object_pos[b, len(doors) :]).all()
+        for d, ((dr, dc), (r, c)) in enumerate(zip(doors, w.object_pos[b].tolist(), strict=False)):
+            boxes += 1
+            depth = dr - r if dc == c and dr == m else dc - c if dr == r and dc == m else None
+            if depth is None:  # the cell it was given held an agent or the other box
+                assert [r, c] == before.object_pos[b, d].tolist()
+                assert w.agent_pos[b, d].tolist() == before.agent_pos[b, d].tolist()
+                continue
+            assert 0 <= depth <= m - 2
+            depths.add(depth)
+            staged += 1
+            back = [r - 1, c] if dr == m else [r, c - 1]
+            if w.agent_pos[b, d].tolist() == back:
+                assert w.facing[b, d] == (4 if dr == m else 2)  # facing the box and the door
+                assert w.agent_at[b, back[0], back[1]] == d
+                behind += 1
+            else:  # the cell behind the box was a wall or taken (by something that may have moved since)
+                assert w.agent_pos[b, d].tolist() == before.agent_pos[b, d].tolist()
+                holders = (w.agent_at, before.agent_at, w.object_at, before.object_at)
+                assert w.walls[b, back[0], back[1]] or max(x[b, back[0], back[1]] for x in holders) >= 0
+    assert depths == set(range(m - 1)) and staged > 0.8 * boxes and behind > 0.7 * staged
+    assert ((w.agent_at >= 0).sum(axis=(1, 2)) == scenario.agents).all()
+    again = hs.new_arenas(scenario, list(range(n)))
+    hs.stage_forts(again, scenario, which)
+    for name, x, y in zip(hs.Arenas._fields, w, again, strict=True):
+        assert (x == y).all(), name
+    with pytest.raises(ValueError, match="scenario.quadrant must be True"):
+        hs.stage_forts(hs.new_arenas(hs.Scenario(), [0]), hs.Scenario(), np.ones(1, np.bool_))
 
 
 def test_box_length_is_checked_against_the_size_and_crowded_resets_redraw_the_layout():

@@ -43,7 +43,7 @@ def test_agents_spaces_and_state():
         assert list(observation) == list(PARTS)
     state = env.state()
     assert env.state_space.contains(state)
-    assert state.shape == (4 * engine.SELF_FEATURES + 6 * engine.OBJECT_STATE_FEATURES + 2 + 18 * 18,)
+    assert state.shape == (4 * engine.SELF_FEATURES + 6 * engine.OBJECT_STATE_FEATURES + 4 + 18 * 18,)
 
 
 def test_observation_reports_self_team_and_masks():

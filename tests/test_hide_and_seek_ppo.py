@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 import gridworlds  # noqa: E402
 from gridworlds.agents import load_agent, make_agent  # noqa: E402
 from gridworlds.agents.hide_and_seek_ppo import attend  # noqa: E402
+from gridworlds.engines import hide_and_seek as engine  # noqa: E402
 
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
 
@@ -41,9 +42,13 @@ def test_parameters_are_checked_by_name():
         make_agent("selfplay-ppo", QUADRANT, gamma=1.5)
     with pytest.raises(ValueError, match=r"unknown parameters \['arena'\]; the selfplay-ppo parameters are"):
         make_agent("selfplay-ppo", QUADRANT, arena=4)
+    with pytest.raises(ValueError, match=r"staged_share must be a number in \[0, 1\)"):
+        make_agent("selfplay-ppo", QUADRANT, staged_share=1.0)
     agent = make_agent("selfplay-ppo", QUADRANT)
     with pytest.raises(RuntimeError, match="learn or load"):
         agent.act({}, {})
+    with pytest.raises(ValueError, match="two 3x3 convolutions need view_radius >= 2, got 1"):
+        agent.learn(gridworlds.make(QUADRANT, view_radius=1), 80)
 
 
 def small_agent(**params):
@@ -98,6 +103,27 @@ def test_a_team_learns_against_the_opponent_it_was_given(tmp_path):
     resumed.learn(env, 8 * 20)
     for a, b in zip(straight.trainer.net.parameters(), resumed.trainer.net.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_staged_starts_fall_from_half_the_arenas_to_none_and_the_statistics_count_only_the_rest():
+    env = gridworlds.make(QUADRANT, horizon=20)
+    agent = small_agent(staged_steps=480)
+    trainer = agent._trainer(env.unwrapped.scenario, env.unwrapped.view_radius)
+    shares = []
+    for staged in (4, 2, 1, 0):  # 8 arenas x (1/2, 1/2 x 2/3, 1/2 x 1/3, 0), rounded down
+        assert trainer.staged_arenas() == staged
+        batch = trainer.rollout()
+        episodes = engine.episode_stats(trainer.arenas, trainer.scenario)
+        for name, values in episodes.items():
+            assert batch["stats"][name] == pytest.approx(values[staged:].mean()), name
+        shares.append(batch["stats"]["staged_share"])
+        trainer.update(batch)
+    assert shares == [0.5, 0.25, 0.125, 0.0]
+    with pytest.raises(ValueError, match="staged_steps must be a non-negative integer"):
+        small_agent(staged_steps=-1)
+    rooms = gridworlds.make("gridworlds/HideAndSeek-v0", horizon=20)
+    with pytest.raises(ValueError, match="staged_steps stages boxes before the quadrant room's doors"):
+        small_agent(staged_steps=480).learn(rooms, 160)
 
 
 def test_a_trained_agent_plays_every_seat_of_the_env():
@@ -160,7 +186,7 @@ def test_the_quadrant_experiment_trains_evaluates_and_feeds_the_phases_study(tmp
     run = tmp_path / "hide-and-seek-quadrant" / "0"
     assert (run / "checkpoint-ppo" / "model.pt").is_file() and any((tmp_path / "tb").iterdir())
     rows = (run / "metrics.csv").read_text()
-    assert "seeker_reward" in rows
+    assert "seeker_reward" in rows and "staged_share" in rows  # the file's start-state curriculum is on
     study = root / "hide-and-seek-phases.toml"
     rows = run_experiment(study, [f"study.run={str(run)!r}"], runs_dir=tmp_path)["rows"]
     assert [row["phase"] for row in rows] == [

@@ -90,7 +90,7 @@ SELF_FEATURES = 7
 AGENT_FEATURES = 8
 BOX_FEATURES = 8
 RAMP_FEATURES = 6
-OBJECT_STATE_FEATURES = 7
+OBJECT_STATE_FEATURES = 8
 LOCAL_CHANNELS = 4
 
 
@@ -292,7 +292,7 @@ class Observations(NamedTuple):
 
 def state_size(scenario: Scenario) -> int:
     """Length of `global_state`'s rows."""
-    return scenario.agents * SELF_FEATURES + scenario.objects * OBJECT_STATE_FEATURES + 2 + scenario.grid**2
+    return scenario.agents * SELF_FEATURES + scenario.objects * OBJECT_STATE_FEATURES + 4 + scenario.grid**2
 
 
 def new_arenas(scenario: Scenario, seeds: list[int]) -> Arenas:
@@ -333,6 +333,21 @@ def reset(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
             f"arena {failed}: no room for every object in {LAYOUT_TRIES} random layouts of {scenario}; "
             f"make size larger or boxes, elongated or box_length smaller"
         )
+
+
+def stage_forts(arenas: Arenas, scenario: Scenario, which: np.ndarray) -> None:
+    """A start-state curriculum for learners of the quadrant game: in every arena where `which` is
+    True, box d (of length 1) moves to a random depth 0..m-2 cells into the room in front of door d
+    (0: in the doorway), unless an agent or an object holds that cell; its start moves with it; and
+    hider d, if there is one, steps to the cell behind the box (one farther in) and faces the door,
+    unless that cell is a wall or taken: one push from a closed door, the state random play almost
+    never reaches. Depths come from each arena's own generator. Call it right after `reset`."""
+    if not scenario.quadrant:
+        raise ValueError(
+            "stage_forts stages boxes before the quadrant room's doors: scenario.quadrant must be True"
+        )
+    _check_array("which", which, (len(arenas.t),), np.bool_)
+    _stage_forts_entry(tuple(arenas), scenario.plain_rules, which)
 
 
 def step(
@@ -436,8 +451,9 @@ def seen_cells(arenas: Arenas, index: int = 0) -> np.ndarray:
 def global_state(arenas: Arenas, scenario: Scenario, out: np.ndarray) -> None:
     """Fill `out` (float32 [N, state_size]) with the whole world, for a centralised critic: each
     agent's own features (as in its observation), each object's centre row and column, length / 4,
-    vertical, is a ramp, locked by hiders, locked by seekers; the fraction of preparation elapsed, of
-    the episode elapsed; then the walls, row by row."""
+    vertical, is a ramp, locked by hiders, locked by seekers, in a door; the fraction of preparation
+    elapsed, of the episode elapsed; the share of door cells a box fills, a locked box fills; then
+    the walls, row by row."""
     _check_array("out", out, (len(arenas.t), state_size(scenario)), np.float32)
     _global_state_entry(tuple(arenas), scenario.plain_rules, out)
 
@@ -893,15 +909,25 @@ def outside(w, b, a):
 
 
 @numba.njit(cache=True)
-def _doors_locked(w, b, boxes):
-    """The share of arena b's door cells that a locked box fills (0 without doors)."""
+def _doors_filled(w, b, boxes, locked):
+    """The share of arena b's door cells that a box (if `locked`, a locked box) fills (0 without doors)."""
     if w.door_count[b] == 0:
         return 0.0
     filled = 0
     for i in range(w.door_count[b]):
         o = w.object_at[b, w.doors[b, i, 0], w.doors[b, i, 1]]
-        filled += 0 <= o < boxes and w.lock[b, o] != 0
+        filled += 0 <= o < boxes and (w.lock[b, o] != 0 or not locked)
     return filled / w.door_count[b]
+
+
+@numba.njit(cache=True)
+def _in_door(w, b, o):
+    """Whether a cell of object o is a door cell."""
+    r, c = w.object_pos[b, o, 0], w.object_pos[b, o, 1]
+    for k in range(w.object_length[b, o]):
+        if is_door(w, b, r + k if w.object_vertical[b, o] else r, c if w.object_vertical[b, o] else c + k):
+            return True
+    return False
 
 
 @numba.njit(cache=True)
@@ -968,7 +994,7 @@ def _step(w, rules, lines, actions, rewards, truncated):
             for o in range(w.object_pos.shape[1]):
                 if w.lock[b, o] != 0:
                     w.stats[b, STAT_RAMPS_LOCKED_PREP if o >= rules.boxes else STAT_BOXES_LOCKED_PREP] += 1
-            w.stats[b, STAT_DOORS_LOCKED_PREP] = _doors_locked(w, b, rules.boxes)
+            w.stats[b, STAT_DOORS_LOCKED_PREP] = _doors_filled(w, b, rules.boxes, True)
         seen = _hider_seen(w, b, rules.hiders, lines.start, lines.cells)
         for a in range(n_agents):
             reward = 0.0
@@ -1120,10 +1146,13 @@ def _global_state(w, rules, out):
             row[k + 4] = o >= rules.boxes
             row[k + 5] = w.lock[b, o] == 1 + HIDERS
             row[k + 6] = w.lock[b, o] == 1 + SEEKERS
+            row[k + 7] = _in_door(w, b, o)
             k += OBJECT_STATE_FEATURES
         row[k] = _preparation(w, rules, b)
         row[k + 1] = min(w.t[b] / rules.horizon, 1.0)
-        k += 2
+        row[k + 2] = _doors_filled(w, b, rules.boxes, False)
+        row[k + 3] = _doors_filled(w, b, rules.boxes, True)
+        k += 4
         for r in range(g):
             for c in range(g):
                 row[k] = w.walls[b, r, c]
@@ -1139,6 +1168,36 @@ def _global_state(w, rules, out):
 @numba.njit(cache=True)
 def _reset_entry(arrays, rules, which):
     return _reset(Arenas(*arrays), Rules(*rules), which)
+
+
+@numba.njit(cache=True)
+def _stage_forts_entry(arrays, rules, which):
+    w, rules = Arenas(*arrays), Rules(*rules)
+    boxes = rules.boxes
+    m = w.walls.shape[1] // 2  # the room's bottom wall row and right wall column
+    for b in range(w.walls.shape[0]):
+        if not which[b]:
+            continue
+        rng = w.rng[b]
+        for d in range(min(w.door_count[b], boxes)):
+            rng, depth = next_below(rng, m - 1)
+            if w.object_length[b, d] != 1:
+                continue
+            inward_row = 1 if w.doors[b, d, 0] == m else 0  # the door is in the bottom wall
+            inward_col = 1 - inward_row
+            r, c = w.doors[b, d, 0] - inward_row * depth, w.doors[b, d, 1] - inward_col * depth
+            if w.object_at[b, r, c] not in (-1, d) or w.agent_at[b, r, c] >= 0:
+                continue
+            _mark_object(w, b, d, -1)
+            w.object_pos[b, d, 0] = w.object_start[b, d, 0] = r
+            w.object_pos[b, d, 1] = w.object_start[b, d, 1] = c
+            _mark_object(w, b, d, d)
+            r, c = r - inward_row, c - inward_col
+            free = not w.walls[b, r, c] and w.object_at[b, r, c] < 0 and w.agent_at[b, r, c] in (-1, d)
+            if d < rules.hiders and free:
+                _move_agent(w, b, d, r, c)
+                w.facing[b, d] = 4 if inward_row else 2  # down or right, at the box
+        w.rng[b] = rng
 
 
 @numba.njit(cache=True)

@@ -194,6 +194,7 @@ def plot_phases(
         ("preparation: boxes", ("box_move_prep", "boxes_locked_prep", "doors_locked_prep")),
         ("ramps", ("ramp_move", "ramps_locked_prep")),
         ("sight", ("hider_seen_fraction",)),
+        ("start-state curriculum", ("staged_share",)),
     ]
     figure, axes = panels(len(panels_shown), title)
     for ax, (name, metrics) in zip(axes, panels_shown, strict=False):  # the grid may have spare axes
