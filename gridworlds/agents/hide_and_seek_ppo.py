@@ -114,10 +114,12 @@ class EntityPolicy(nn.Module):
 def attend(query: torch.Tensor, entities: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     """Dot-product attention of each agent's query (batch, H) over its entities (batch, E, H), hidden
     ones masked out; an agent that sees nothing gets zeros."""
-    scores = torch.einsum("bh,beh->be", query, entities) / entities.shape[-1] ** 0.5
+    # Products and sums, not einsum: einsum runs as a batch of thousands of 1-row matrix products,
+    # a sixth of an update's time on CPU.
+    scores = (entities * query.unsqueeze(1)).sum(-1) / entities.shape[-1] ** 0.5
     scores = scores.masked_fill(~visible, float("-inf"))
     weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # a row of -inf gives NaN: no entity
-    return torch.einsum("be,beh->bh", weights, entities)
+    return (weights.unsqueeze(-1) * entities).sum(1)
 
 
 def distributions(logits: list[torch.Tensor]) -> list[torch.distributions.Categorical]:
