@@ -1186,7 +1186,7 @@ def _stage_forts_entry(arrays, rules, which):
             inward_row = 1 if w.doors[b, d, 0] == m else 0  # the door is in the bottom wall
             inward_col = 1 - inward_row
             r, c = w.doors[b, d, 0] - inward_row * depth, w.doors[b, d, 1] - inward_col * depth
-            if w.object_at[b, r, c] not in (-1, d) or w.agent_at[b, r, c] >= 0:
+            if not _object_fits(w, b, d, r, c, -1):
                 continue
             _mark_object(w, b, d, -1)
             w.object_pos[b, d, 0] = w.object_start[b, d, 0] = r
