@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 import gridworlds  # noqa: E402
 from gridworlds.agents import load_agent, make_agent  # noqa: E402
-from gridworlds.agents.hide_and_seek_ppo import attend  # noqa: E402
+from gridworlds.agents.hide_and_seek_ppo import attend, entropy, log_prob, sample  # noqa: E402
 from gridworlds.engines import hide_and_seek as engine  # noqa: E402
 
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
@@ -26,6 +26,20 @@ def test_attention_ignores_hidden_entities_and_gives_zeros_when_nothing_is_seen(
     np.testing.assert_allclose(attend(query, changed, visible), pooled)
     assert (pooled[1] == 0).all()
     np.testing.assert_allclose(pooled[2], entities[2, 0], rtol=1e-6)  # one entity seen: itself
+
+
+def test_the_policy_arithmetic_matches_torch_distributions_categorical():
+    generator = torch.Generator().manual_seed(1)
+    logits = [torch.randn(6, n, generator=generator) * 3 for n in engine.ACTION_NVEC]
+    log_policies = [part.log_softmax(-1) for part in logits]
+    reference = [torch.distributions.Categorical(logits=part) for part in logits]
+    actions = torch.stack([d.sample() for d in reference], dim=-1)
+    expected = sum(d.log_prob(actions[:, k]) for k, d in enumerate(reference))
+    np.testing.assert_allclose(log_prob(log_policies, actions), expected, rtol=1e-5)
+    np.testing.assert_allclose(entropy(log_policies), sum(d.entropy() for d in reference), rtol=1e-5)
+    certain = torch.full((1000, 3), -1e9)
+    certain[:, 2] = 0.0
+    assert (sample(certain.log_softmax(-1), generator) == 2).all()
 
 
 def test_parameters_are_checked_by_name():

@@ -85,6 +85,7 @@ def test_fort_hiders_stay_hidden_from_chase_seekers():
     # Every door (1 or 2, 4/3 on average) gets a locked box before the seekers move.
     assert result["boxes_locked_prep"] > 1.25
     assert result["doors_locked_prep"] > 0.95  # a locked box in the doors
+    assert result["door_locked_prep"] > 0.95  # in nearly every episode
     assert result["box_move_prep"] > 1.0
 
 
@@ -92,6 +93,7 @@ def test_random_hiders_are_found_by_chase_seekers():
     result = play_scripted(QUADRANT, "random", "chase", 300, seed=0)
     assert result["hider_seen_fraction"] > 0.7
     assert result["doors_locked_prep"] < 0.1
+    assert result["door_locked_prep"] < 0.1
     assert result["hider_reward"] < 0 < result["seeker_reward"]
 
 
@@ -288,6 +290,7 @@ def test_agents_play_the_quadrant_env():
         observations, _, _, _, infos = env.step(actions)
     episode = infos["hider_0"]["episode"]
     assert episode["boxes_locked_prep"] == 2 and episode["doors_locked_prep"] == 1
+    assert episode["door_locked_prep"] == 1
     assert episode["hider_seen_fraction"] == 0
 
 

@@ -835,8 +835,9 @@ def play_scripted(
     """Play `episodes` whole episodes of `scenario` (batches of `batch` arenas), hiders by policy
     `hiders`, seekers by `seekers`, and return the engine's `episode_stats` averaged over the
     episodes (hider_reward, seeker_reward, box_move_prep, boxes_locked_prep, ramp_move,
-    ramps_locked_prep, hider_seen_fraction), and episodes. Episode e's world and policy generator
-    come from `seed` and e alone, so the numbers do not depend on `batch`."""
+    ramps_locked_prep, doors_locked_prep, door_locked_prep, hider_seen_fraction), and episodes.
+    Episode e's world and policy generator come from `seed` and e alone, so the numbers do not
+    depend on `batch`."""
     scenario.check()
     hider_policy = _policy("hiders", hiders, HIDER_POLICIES)
     seeker_policy = _policy("seekers", seekers, SEEKER_POLICIES)

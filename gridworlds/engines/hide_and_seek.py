@@ -418,6 +418,7 @@ EPISODE_STATS = (
     "ramp_move",
     "ramps_locked_prep",
     "doors_locked_prep",
+    "door_locked_prep",
     "hider_seen_fraction",
 )
 
@@ -425,8 +426,9 @@ EPISODE_STATS = (
 def episode_stats(arenas: Arenas, scenario: Scenario) -> dict[str, np.ndarray]:
     """Each arena's episode so far, float64 [N] per name of EPISODE_STATS: each team's mean return,
     the largest box move during preparation, the boxes locked at its end, the largest ramp move, the
-    ramps locked at the end of preparation, the share of door cells a locked box fills then, and the
-    share of post-preparation steps with a hider seen."""
+    ramps locked at the end of preparation, the share of door cells a locked box fills then, whether
+    a locked box fills any door cell then (1 or 0: its mean is the share of episodes with a locked
+    door), and the share of post-preparation steps with a hider seen."""
     returns, stats = arenas.returns, arenas.stats
     return {
         "hider_reward": returns[:, : scenario.hiders].mean(axis=1),
@@ -436,6 +438,7 @@ def episode_stats(arenas: Arenas, scenario: Scenario) -> dict[str, np.ndarray]:
         "ramp_move": stats[:, STAT_RAMP_MOVE].copy(),
         "ramps_locked_prep": stats[:, STAT_RAMPS_LOCKED_PREP].copy(),
         "doors_locked_prep": stats[:, STAT_DOORS_LOCKED_PREP].copy(),
+        "door_locked_prep": (stats[:, STAT_DOORS_LOCKED_PREP] > 0).astype(np.float64),
         "hider_seen_fraction": stats[:, STAT_SEEN_STEPS] / max(scenario.horizon - scenario.prep_steps, 1),
     }
 

@@ -96,8 +96,9 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
     step's infos hold, for every agent, "episode": {r (its return) and l (the episode's length), as
     stable-baselines3's Monitor writes them, so SB3 logs them; hider_reward, seeker_reward (each team's mean
     return), box_move_prep (largest box move during preparation), boxes_locked_prep, ramp_move
-    (largest ramp move), ramps_locked_prep (locked at the end of preparation), hider_seen_fraction
-    (share of post-preparation steps with a hider seen)}.
+    (largest ramp move), ramps_locked_prep (locked at the end of preparation), doors_locked_prep (share
+    of door cells a locked box fills then), door_locked_prep (1 if a locked box fills any door cell
+    then, else 0), hider_seen_fraction (share of post-preparation steps with a hider seen)}.
 
     Arguments: `size` (arena side with its outer walls, 16), `hiders`, `seekers` (1-3, 2 each),
     `boxes` (4), `elongated` (how many of the boxes span `box_length` = 2 cells, 2), `ramps` (2),

@@ -191,7 +191,10 @@ def plot_phases(
 ) -> None:
     panels_shown = [
         ("team returns", ("hider_reward", "seeker_reward")),
-        ("preparation: boxes", ("box_move_prep", "boxes_locked_prep", "doors_locked_prep")),
+        (
+            "preparation: boxes",
+            ("box_move_prep", "boxes_locked_prep", "doors_locked_prep", "door_locked_prep"),
+        ),
         ("ramps", ("ramp_move", "ramps_locked_prep")),
         ("sight", ("hider_seen_fraction",)),
         ("start-state curriculum", ("staged_share",)),
