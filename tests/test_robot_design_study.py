@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from gridworlds.agents import load_agent
-from gridworlds.agents.voxel_controllers import GaitSearch, optimise_gaits
-from gridworlds.engines.voxel_bodies import read_body
+from gridworlds.agents.voxel_controllers import GaitSearch, controller_size, inherit_gait, optimise_gaits
+from gridworlds.engines.voxel_bodies import EXAMPLE_BODIES, body_from_text, read_body
+from gridworlds.runner.robot_design_study import ScoredGaits
 from gridworlds.runner.run import run_experiment
 
 SMOKE = """
@@ -38,17 +39,43 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
         result = json.loads((out / f"{name}.json").read_text())
         assert result["rows"][-1]["env_steps"] >= 4000  # the budget is spent, whole generations
         body = read_body(out / f"{name}.txt")  # a valid body file
-        # The final gait search: 3 x 2 rollouts of at most 60 steps of the best design, whose
-        # best gait earned the final return.
+        # The final gait search: 3 x 2 rollouts of at most 60 steps of the best design, from the
+        # best gait its search found, whose best gait earned the final return.
         assert 0 < result["final_env_steps"] <= 3 * 2 * 60
         search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
-        assert optimise_gaits("Walker-v0", [body], search)[1][0] == result["final"]
+        final_gait, final, _ = optimise_gaits("Walker-v0", [body], search, initial=[result["gait"]])
+        assert final[0] == result["final"] and final_gait[0].tolist() == result["final_gait"]
     final = list(csv.DictReader(io.StringIO((out / "final.csv").read_text())))
     assert [row["optimiser"] for row in final] == list(names)
     assert {f"Walker-v0-{row['optimiser']}-0": float(row["final"]) for row in final} == summary["final"]
     assert (out / "progress.csv").exists() and (out / "best.png").exists()
     again = run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
     assert again["best"] == summary["best"]
+
+
+def test_each_design_inherits_the_gait_of_the_nearest_scored_design():
+    scored = ScoredGaits()
+    walker, muscle = body_from_text(EXAMPLE_BODIES["walker"]), body_from_text("HHHHH\n" * 5)
+    walker_gait = np.arange(controller_size(12), dtype=np.float64)
+    scored.add([walker, muscle], [walker_gait, np.full(controller_size(25), -1.0)])
+    np.testing.assert_array_equal(scored.gait_of(walker), walker_gait)  # its own
+    legless = walker.copy()
+    legless[4] = 0  # the walker without its bottom row: nearer the walker than the muscle
+    np.testing.assert_array_equal(scored.gait_of(legless), inherit_gait(walker, walker_gait, legless))
+    np.testing.assert_array_equal(scored.gait_of(muscle), np.full(controller_size(25), -1.0))
+
+
+def test_without_inheritance_every_gait_search_starts_from_zeros(tmp_path):
+    path = tmp_path / "smoke.toml"
+    path.write_text(SMOKE.replace('["random", "ga", "cem", "herd", "herd-flat", "herd-one-depth"]', '["ga"]'))
+    summary = run_experiment(path, overrides=["study.inherit_gaits=false"], runs_dir=tmp_path / "runs")
+    result = json.loads((tmp_path / "runs" / "robot-design-smoke" / "Walker-v0-ga-0.json").read_text())
+    body = read_body(tmp_path / "runs" / "robot-design-smoke" / "Walker-v0-ga-0.txt")
+    search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
+    final = optimise_gaits("Walker-v0", [body], search)[1][0]
+    assert final == result["final"] == summary["final"]["Walker-v0-ga-0"]
+    with pytest.raises(ValueError, match="study.inherit_gaits must be true or false"):
+        run_experiment(path, overrides=["study.inherit_gaits=1"], runs_dir=tmp_path / "runs")
 
 
 GAIT_HORIZONS = """

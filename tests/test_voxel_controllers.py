@@ -181,6 +181,34 @@ def test_gait_search_improves_the_walker():
     assert again[0] == best_returns[0]  # the fitness is the return of the rollout actually run
 
 
+def test_a_gait_search_starts_from_the_initial_gait_it_is_given():
+    config = vc.GaitSearch(population=4, elites=2, generations=1, horizon=60, seed=2)
+    start = random_params(1, seed=5)[:, : vc.controller_size(12)]
+    best, best_returns, _ = vc.optimise_gaits("Walker-v0", [WALKER], config, initial=start)
+    start_return, _ = vc.rollout_returns("Walker-v0", [WALKER], start, horizon=60)
+    # the first sample of a generation is its mean: the initial gait itself is tried
+    assert best_returns[0] >= start_return[0]
+    samples = []
+    vc.optimise_gaits("Walker-v0", [WALKER], config, log=lambda g, r: samples.append(r), initial=start)
+    assert samples[0][0, 0] == start_return[0]
+    with pytest.raises(ValueError, match="one vector per body"):
+        vc.optimise_gaits("Walker-v0", [WALKER, BLOCK], config, initial=start)
+    with pytest.raises(ValueError, match="at most 25 finite numbers"):
+        vc.optimise_gaits("Walker-v0", [WALKER], config, initial=np.zeros((1, 27)))
+
+
+def test_an_inherited_gait_keeps_each_actuator_cell_and_the_period():
+    parent = body_from_text("HSV\nSHH")  # actuators (0, 0), (0, 2), (1, 1), (1, 2)
+    child = body_from_text("HSS\nVHR")  # actuators (0, 0), (1, 0), (1, 1)
+    parent_gait = np.array([0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5])
+    child_gait = vc.inherit_gait(parent, parent_gait, child)
+    # period; (0, 0) from the parent's first actuator; (1, 0) new: zeros; (1, 1) from its third
+    np.testing.assert_array_equal(child_gait, [0.7, 1.0, 1.5, 0.0, 0.0, 3.0, 3.5])
+    np.testing.assert_array_equal(vc.inherit_gait(parent, parent_gait, parent), parent_gait)
+    with pytest.raises(ValueError, match="at least 9 numbers"):
+        vc.inherit_gait(parent, parent_gait[:5], child)
+
+
 def test_gait_search_is_deterministic_for_a_seed():
     config = vc.GaitSearch(population=4, elites=2, generations=2, horizon=15, seed=7)
     first = vc.optimise_gaits("Pusher-v0", [WALKER, BLOCK], config)

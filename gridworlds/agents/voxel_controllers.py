@@ -23,7 +23,9 @@ amplitude 0.3, every actuator in phase.
 `rollout_returns` rolls N (body, parameters) pairs out together, one batched simulator call per
 control step, with the task's reward, episode ends and -3 on instability exactly as the envs give
 them. `optimise_gaits` runs one CEM per design, all designs' populations in one batch per
-generation.
+generation, from all zeros or from given gaits; `inherit_gait` carries a gait over to another body
+by actuator cell (the period kept), so that a design search can start a new design's CEM from a
+similar design's gait.
 """
 
 from __future__ import annotations
@@ -195,14 +197,25 @@ def optimise_gaits(
     bodies: Sequence[BodyLike],
     config: GaitSearch = GaitSearch(),  # noqa: B008 (frozen, so sharing the default is safe)
     log: Callable[[int, np.ndarray], None] | None = None,
+    initial: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(best params [D, 1 + 2 a], best returns [D], env steps used): a CEM over each design's
-    periodic controller, from all zeros, every design's population rolled out in one batch per
-    generation; a = the most actuators of any design (entries past a design's own are ignored).
-    Fitness is the return of the rollout actually run (the simulator is deterministic, so rolling
-    best_params out again gives best_returns). `log(generation, returns [D, population])`."""
+    periodic controller, from `initial[d]` (a parameter vector of at most 1 + 2 a numbers, the rest
+    zeros; None: all zeros), every design's population rolled out in one batch per generation;
+    a = the most actuators of any design (entries past a design's own are ignored). Fitness is the
+    return of the rollout actually run (the simulator is deterministic, so rolling best_params out
+    again gives best_returns). `log(generation, returns [D, population])`."""
     bodies = [check_body(body) for body in bodies]
     size = controller_size(max(len(actuator_cells(body)) for body in bodies))
+    start = np.zeros((len(bodies), size))
+    if initial is not None:
+        if len(initial) != len(bodies):
+            raise ValueError(f"initial must hold one vector per body ({len(bodies)}), got {len(initial)}")
+        for row, params in zip(start, initial, strict=True):
+            params = np.asarray(params, dtype=np.float64)
+            if params.ndim != 1 or len(params) > size or not np.isfinite(params).all():
+                raise ValueError(f"each initial vector must hold at most {size} finite numbers, got {params}")
+            row[: len(params)] = params
     env_steps = 0
 
     def evaluate(samples: np.ndarray) -> np.ndarray:
@@ -215,5 +228,26 @@ def optimise_gaits(
         env_steps += steps
         return returns.reshape(designs, population)
 
-    best, best_returns = cross_entropy_search(evaluate, np.zeros((len(bodies), size)), config, log)
+    best, best_returns = cross_entropy_search(evaluate, start, config, log)
     return best, best_returns, env_steps
+
+
+def inherit_gait(parent: BodyLike, parent_params: np.ndarray, child: BodyLike) -> np.ndarray:
+    """A starting gait for `child` from `parent`'s (float64 [controller_size(child's actuators)]):
+    the parent's period, and for each of the child's actuators the amplitude and phase of the
+    parent's actuator in the same cell, or zeros' (amplitude 0.3, phase 0) where the parent had none."""
+    parent_params = np.asarray(parent_params, dtype=np.float64)
+    parent_cells = {(int(r), int(c)): k for k, (r, c) in enumerate(actuator_cells(check_body(parent)))}
+    if len(parent_params) < controller_size(len(parent_cells)):
+        raise ValueError(
+            f"parent_params must hold at least {controller_size(len(parent_cells))} numbers for the parent's "
+            f"{len(parent_cells)} actuators, got {len(parent_params)}"
+        )
+    child_cells = actuator_cells(check_body(child))
+    params = np.zeros(controller_size(len(child_cells)))
+    params[0] = parent_params[0]
+    for k, (r, c) in enumerate(child_cells):
+        if (int(r), int(c)) in parent_cells:
+            j = parent_cells[(int(r), int(c))]
+            params[1 + 2 * k : 3 + 2 * k] = parent_params[1 + 2 * j : 3 + 2 * j]
+    return params

@@ -9,7 +9,12 @@ Fitness is the return of the design actually rolled out. The controller is one o
 
 - "gait": each design gets its own open-loop periodic gait found by a small CEM
   (`voxel_controllers.optimise_gaits`: the designs' populations roll out together on the batched
-  simulator); its fitness is the return of its best gait.
+  simulator); its fitness is the return of its best gait. With `inherit_gaits` (the default) each
+  design's CEM starts from the best gait of the nearest design the run has scored so far (fewest
+  voxels differing; `voxel_controllers.inherit_gait` carries each actuator's amplitude and phase
+  over by cell), so that a design near a good one is scored with a gait near a good one: a small
+  CEM from scratch gives the same design returns that differ as much between seeds as between
+  designs, and a search cannot climb that.
 - "shared-ppo": one closed-loop policy for every design, as HERD trains it
   (`voxel_policy.SharedPPO`): each generation it trains for `ppo.steps_per_generation` env steps on
   the generation's designs, then each design's fitness is its return under the policy's mean action.
@@ -28,6 +33,8 @@ Parameters, the [study] table of the experiment file:
                  sigma_decay, min_sigma, horizon: None for the task's own). A horizon shorter
                  than the task's scores designs on the first steps of their episodes, which buys
                  more generations for the same budget
+    inherit_gaits  true (the default) or false: start each design's gait search from the nearest
+                 scored design's gait, and the final search from the best design's
     gait_horizons  a table of task name -> the gait search's horizon for that task, over
                  gait.horizon (a task whose terrain starts after a flat run, UpStepper-v0, needs
                  the robot to reach it)
@@ -41,18 +48,19 @@ Parameters, the [study] table of the experiment file:
 
 Files under runs/<name>/: progress.csv (task, optimiser, seed, generation, env_steps, best,
 generation_best), final.csv (each run's best fitness and, with "gait", its final return), one
-<task>-<optimiser>-<seed>.json per finished run (resume skips those), the best design of each run
-as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view gridworlds/<task> --body FILE`),
-with "shared-ppo" the run's final policy in <task>-<optimiser>-<seed>.policy/, an agent checkpoint
-that shows the run's best design (`gridworlds view gridworlds/<task> --agent DIR`), and best.png:
-best fitness against env steps per task, the mean over seeds with its spread, one line per
-optimiser.
+<task>-<optimiser>-<seed>.json per finished run (resume skips those; with "gait" it holds the best
+design's gait parameters from the search, "gait", and the final search's, "final_gait"), the best
+design of each run as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view
+gridworlds/<task> --body FILE`), with "shared-ppo" the run's final policy in
+<task>-<optimiser>-<seed>.policy/, an agent checkpoint that shows the run's best design (`gridworlds
+view gridworlds/<task> --agent DIR`), and best.png: best fitness against env steps per task, the mean
+over seeds with its spread, one line per optimiser.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +76,7 @@ from gridworlds.agents.robot_design import (
     HERDDesigns,
     RandomDesigns,
 )
-from gridworlds.agents.voxel_controllers import GaitSearch, check_search, optimise_gaits
+from gridworlds.agents.voxel_controllers import GaitSearch, check_search, inherit_gait, optimise_gaits
 from gridworlds.engines.voxel_bodies import body_to_text
 from gridworlds.engines.voxel_tasks import TASKS
 from gridworlds.runner.config import POSITIVE, TABLE, Fields, Kind
@@ -122,6 +130,7 @@ GAIT = Kind(
     f"a table with some of {GAIT_FIELDS}",
     lambda v: isinstance(v, dict) and set(v) <= set(GAIT_FIELDS),
 )
+BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
 CONTROLLERS = ("gait", "shared-ppo")
 CONTROLLER = Kind(f"one of {list(CONTROLLERS)}", lambda v: v in CONTROLLERS)
 PPO_PREFIX = PREFIX + "ppo."
@@ -141,6 +150,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
             "budget",
             "population",
             "controller",
+            "inherit_gaits",
             "gait",
             "gait_horizons",
             "final_gait",
@@ -170,6 +180,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "budget": fields_.get(params, PREFIX, "budget", POSITIVE),
         "population": fields_.get(params, PREFIX, "population", POSITIVE),
         "controller": controller,
+        "inherit_gaits": fields_.get(params, PREFIX, "inherit_gaits", BOOLEAN, True),
         **gaits,
         "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", horizons, {}),
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
@@ -203,15 +214,40 @@ def scoring_gait(task: str, params: dict[str, Any]) -> dict[str, Any]:
     return {**params["gait"], "horizon": horizon}
 
 
-def gait_controller(task: str, seed: int, params: dict[str, Any]) -> Controller:
+class ScoredGaits:
+    """Every design a run has scored, with the best gait its search found."""
+
+    def __init__(self) -> None:
+        self.bodies: list[np.ndarray] = []
+        self.gaits: list[np.ndarray] = []
+
+    def add(self, bodies: list[np.ndarray], gaits: Sequence[np.ndarray]) -> None:
+        self.bodies += bodies
+        self.gaits += list(gaits)
+
+    def gait_of(self, body: np.ndarray) -> np.ndarray:
+        """The best gait of `body` itself if it was scored, else of the nearest scored design (fewest
+        voxels differing, the earliest on ties) carried over to `body`'s actuators."""
+        differing = [int((scored != body).sum()) for scored in self.bodies]
+        nearest = int(np.argmin(differing))
+        return inherit_gait(self.bodies[nearest], self.gaits[nearest], body)
+
+
+def gait_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Controller, ScoredGaits]:
+    """The controller and the designs it has scored (each generation's start from them when
+    `inherit_gaits`)."""
     gait = GaitSearch(**scoring_gait(task, params), seed=seed)
     per_design = gait.population * gait.generations * (gait.horizon or TASKS[task].horizon)
+    scored = ScoredGaits()
 
     def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
-        _, returns, used = optimise_gaits(task, bodies, gait)
+        inherit = params["inherit_gaits"] and scored.bodies
+        initial = [scored.gait_of(body) for body in bodies] if inherit else None
+        gaits, returns, used = optimise_gaits(task, bodies, gait, initial=initial)
+        scored.add(bodies, gaits)
         return returns, used
 
-    return fitness, params["population"] * per_design
+    return (fitness, params["population"] * per_design), scored
 
 
 def shared_ppo_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Controller, SharedPPO]:
@@ -240,7 +276,7 @@ def design_run(
     population, budget = params["population"], params["budget"]
     ppo = None
     if params["controller"] == "gait":
-        fitness_of, per_generation = gait_controller(task, seed, params)
+        (fitness_of, per_generation), scored = gait_controller(task, seed, params)
     else:
         (fitness_of, per_generation), ppo = shared_ppo_controller(task, seed, params)
     generations = max(1, budget // per_generation)
@@ -269,8 +305,16 @@ def design_run(
         generation += 1
     result = {"rows": rows, "best": best, "body": body_to_text(best_body)}
     if ppo is None:
-        _, final, used = optimise_gaits(task, [best_body], GaitSearch(**params["final_gait"], seed=seed))
-        result |= {"final": float(final[0]), "final_env_steps": used}
+        gait = scored.gait_of(best_body)
+        initial = [gait] if params["inherit_gaits"] else None
+        search = GaitSearch(**params["final_gait"], seed=seed)
+        final_gait, final, used = optimise_gaits(task, [best_body], search, initial=initial)
+        result |= {
+            "final": float(final[0]),
+            "final_env_steps": used,
+            "gait": gait.tolist(),
+            "final_gait": final_gait[0].tolist(),
+        }
     elif policy_path is not None:
         ppo.save(policy_path, body=best_body)
     return result
