@@ -104,6 +104,24 @@ def test_exp_at_the_origin_goes_twice_the_euclidean_length(c, length, direction)
     np.testing.assert_allclose(hy.exp_map(v, np.zeros(2), c), hy.exp_map(v, None, c), atol=1e-15)
 
 
+@given(curvatures, fractions, angles, st.floats(0.0, 3.0), angles)
+def test_a_transported_step_goes_as_far_as_at_the_origin(c, fraction, angle, length, direction):
+    base = disk_point(c, fraction, angle)
+    v = length / math.sqrt(c) * np.array([math.cos(direction), math.sin(direction)])
+    moved = hy.exp_map(hy.transport_from_origin(v, base, c), base, c)
+    assert hy.distance(base, moved, c) == pytest.approx(2 * np.linalg.norm(v), rel=1e-6, abs=1e-9)
+
+
+@given(curvatures, st.floats(0.01, 0.9), angles)
+def test_transport_carries_the_geodesics_velocity_along_it(c, fraction, angle):
+    # The geodesic from 0 to x leaves 0 with velocity log_0(x) and arrives at x with velocity
+    # -log_x(0): parallel transport along it must take the one to the other.
+    x = disk_point(c, fraction, angle)
+    arriving = -hy.log_map(np.zeros(2), x, c)
+    np.testing.assert_allclose(hy.transport_from_origin(hy.log_map(x, None, c), x, c), arriving, rtol=1e-9)
+    np.testing.assert_allclose(hy.transport_from_origin(arriving, np.zeros(2), c), arriving)
+
+
 def test_exp_of_zero_is_the_base_and_huge_vectors_stay_inside():
     base = np.array([0.2, -0.3])
     np.testing.assert_allclose(hy.exp_map(np.zeros(2), base), base, atol=1e-15)
@@ -124,7 +142,7 @@ def test_project_keeps_points_strictly_inside(c, xy):
     if np.linalg.norm(x) <= (1 - hy.BOUNDARY_MARGIN) / math.sqrt(c):
         np.testing.assert_array_equal(inside, x)
     else:  # pulled in along its own direction
-        assert np.cross(inside, x) == pytest.approx(0.0, abs=1e-6 * np.linalg.norm(x))
+        assert inside[0] * x[1] - inside[1] * x[0] == pytest.approx(0.0, abs=1e-6 * np.linalg.norm(x))
         assert np.dot(inside, x) > 0
 
 

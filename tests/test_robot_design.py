@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridworlds.agents.hyperbolic import distance, exp_map
 from gridworlds.agents.robot_design import CEMDesigns, GeneticDesigns, HERDDesigns, RandomDesigns
 from gridworlds.engines.voxel_bodies import H_ACT, check_body, random_body
 
@@ -107,15 +108,38 @@ def test_herd_reevaluates_its_elites_and_goes_deeper_when_its_mean_reaches_the_l
     herd = HERDDesigns(10, seed=4)
     assert herd.depth_limit == 0
     bodies = herd.ask(10)
-    assert {herd.tree.level(herd.node(z)) for z in herd.asked} == {0}  # only the coarsest robots
+    # Level 0 holds two robots (all H_ACT, all V_ACT); once both are asked, one level finer.
+    assert [herd.tree.level(herd.node(z)) for z in herd.asked] == [0, 0] + [1] * 8
     herd.tell(bodies, np.array([actuators_h(b) for b in bodies]))
-    assert herd.depth_limit == 1  # the mean maps to a level-0 robot: one level finer
+    assert herd.tree.level(herd.node(herd.mean)) == 0 and herd.depth_limit == 1
+    herd.best = [(herd.flat[herd.tree.nodes_at(1)[0]], 1.0)] * 5  # elites whose mean is at the limit
+    herd.asked = [z for z, _ in herd.best]
+    herd.tell(bodies[:5], np.ones(5))
+    assert herd.depth_limit == 2
     elites = [z.copy() for z, _ in herd.best]
     again = herd.ask(10)
     for k, z in enumerate(elites):  # the elites come back first, to be evaluated again
         assert np.array_equal(herd.asked[k], z)
         assert np.array_equal(again[k], herd.tree.body(herd.node(z)))
-    assert herd.sigma() == pytest.approx(0.2 - 0.19 / 9)
+    assert herd.sigma() == pytest.approx(0.2 - 2 * 0.19 / 9)
+    before = {b.tobytes() for b in bodies}
+    assert not before & {b.tobytes() for b in again[len(elites) :]}  # the rest are new robots
+
+
+def test_herd_steps_go_as_far_in_the_disk_at_every_depth():
+    herd = HERDDesigns(10, seed=0)
+    herd.depth_limit = herd.tree.depth
+    herd._deepen()  # grows level 3: 8 clusters
+    rng = np.random.default_rng(0)
+    for level in (0, 3):
+        zs = herd.flat[rng.choice(herd.tree.nodes_at(level), 300)]
+        for hyperbolic in (True, False):
+            herd.hyperbolic = hyperbolic
+            steps = distance(exp_map(zs), exp_map(np.array([herd.around(z, 0.2) for z in zs])))
+            if hyperbolic:  # the wrapped normal: 2 |step|, 2 sigma sqrt(pi / 2) on average (Rayleigh)
+                assert steps.mean() == pytest.approx(0.4 * np.sqrt(np.pi / 2), rel=0.1)
+            elif level == 3:  # the same step in the origin's tangent plane: more than a tree edge
+                assert steps.mean() > 1.2
 
 
 def test_herd_grows_its_tree_as_the_limit_passes_the_levels_built():
@@ -130,11 +154,13 @@ def test_herd_grows_its_tree_as_the_limit_passes_the_levels_built():
 
 
 def test_herd_finds_a_good_coarse_robot_and_its_ablations_run():
-    for options in ({}, {"hyperbolic": False}, {"coarse_to_fine": False}):
+    for options in ({}, {"hyperbolic": False}):
         herd = HERDDesigns(8, seed=1, **options)
-        best = max(run(herd, actuators_h, 8, 10))
-        assert best >= (25 if not options else 10)  # all horizontal actuators is a level-0 robot
-    assert HERDDesigns(8, coarse_to_fine=False).depth_limit == 2
+        assert max(run(herd, actuators_h, 8, 10)) == 25  # all horizontal actuators is a level-0 robot
+    one_depth = HERDDesigns(8, shape=(3, 3), coarse_to_fine=False, seed=1)
+    assert one_depth.depth_limit == one_depth.tree.depth == one_depth.tree.max_depth == 4  # 9 clusters
+    run(one_depth, actuators_h, 2, 10)
+    assert max(one_depth.tree.level(one_depth.node(z)) for z in one_depth.asked) >= 3
     with pytest.raises(ValueError, match="generations and elites"):
         HERDDesigns(0)
 

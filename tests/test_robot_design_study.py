@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from gridworlds.agents import load_agent
+from gridworlds.agents.design_tree import DesignTree
 from gridworlds.agents.voxel_controllers import GaitSearch, controller_size, inherit_gait, optimise_gaits
 from gridworlds.engines.voxel_bodies import EXAMPLE_BODIES, body_from_text, read_body
+from gridworlds.runner import robot_design_study
 from gridworlds.runner.robot_design_study import ScoredGaits
 from gridworlds.runner.run import run_experiment
 
@@ -57,12 +59,45 @@ def test_each_design_inherits_the_gait_of_the_nearest_scored_design():
     scored = ScoredGaits()
     walker, muscle = body_from_text(EXAMPLE_BODIES["walker"]), body_from_text("HHHHH\n" * 5)
     walker_gait = np.arange(controller_size(12), dtype=np.float64)
-    scored.add([walker, muscle], [walker_gait, np.full(controller_size(25), -1.0)])
+    scored.add([walker, muscle], [walker_gait, np.full(controller_size(25), -1.0)], [1.0, 0.5])
     np.testing.assert_array_equal(scored.gait_of(walker), walker_gait)  # its own
     legless = walker.copy()
     legless[4] = 0  # the walker without its bottom row: nearer the walker than the muscle
     np.testing.assert_array_equal(scored.gait_of(legless), inherit_gait(walker, walker_gait, legless))
     np.testing.assert_array_equal(scored.gait_of(muscle), np.full(controller_size(25), -1.0))
+    # Scored again with a better gait (as HERD's elites are), and again with a worse one: the best wins.
+    better_gait = walker_gait + 1
+    scored.add([walker, walker], [better_gait, walker_gait - 1], [2.0, 1.5])
+    np.testing.assert_array_equal(scored.gait_of(walker), better_gait)
+
+
+@pytest.mark.parametrize(("optimiser", "cluster_gaits"), [("herd", True), ("herd", False), ("ga", True)])
+def test_herds_robots_are_driven_cluster_by_cluster(monkeypatch, optimiser, cluster_gaits):
+    searches = []
+
+    def recording(task, bodies, config, initial=None, groups=None):
+        searches.append((bodies, groups))
+        return optimise_gaits(task, bodies, config, initial=initial, groups=groups)
+
+    monkeypatch.setattr(robot_design_study, "optimise_gaits", recording)
+    search = {"population": 2, "elites": 1, "generations": 1, "horizon": 30}
+    params = {"population": 4, "budget": 1000, "controller": "gait", "inherit_gaits": True}
+    params |= {"cluster_gaits": cluster_gaits, "gait": search, "gait_horizons": {}, "final_gait": search}
+    robot_design_study.design_run("Walker-v0", optimiser, 0, params)
+    *design_searches, final_search = searches
+    assert final_search[1] is None  # the final search: every actuator its own pair
+    levels = DesignTree((5, 5), seed=0).clusters
+    for bodies, groups in design_searches:
+        if optimiser == "ga" or not cluster_gaits:
+            assert groups is None
+            continue
+        for body, labels in zip(bodies, groups, strict=True):
+            # a level of the tree's clusters, with one material in each cluster: a coarse robot's
+            assert any(np.array_equal(labels, level) for level in levels)
+            for cluster in np.unique(labels):
+                assert len(np.unique(body[labels == cluster])) == 1
+    if optimiser == "herd" and cluster_gaits:
+        assert np.array_equal(design_searches[0][1][0], levels[0])  # the first robot: one cluster
 
 
 def test_without_inheritance_every_gait_search_starts_from_zeros(tmp_path):

@@ -197,6 +197,38 @@ def test_a_gait_search_starts_from_the_initial_gait_it_is_given():
         vc.optimise_gaits("Walker-v0", [WALKER], config, initial=np.zeros((1, 27)))
 
 
+def test_grouped_actuators_share_their_amplitude_and_phase():
+    config = vc.GaitSearch(population=4, elites=2, generations=2, horizon=40, seed=3)
+    halves = (np.arange(WALKER.size).reshape(WALKER.shape) % 5 >= 2).astype(np.int64)  # columns 0-1, 2-4
+    start = random_params(1, seed=4)[0, : vc.controller_size(12)]
+    samples = []
+    best, best_returns, _ = vc.optimise_gaits(
+        "Walker-v0",
+        [WALKER, WALKER],
+        config,
+        log=lambda g, r: samples.append(r),
+        initial=[start, start],
+        groups=[halves, np.arange(25).reshape(5, 5)],
+    )
+    side = halves[tuple(actuator_cells(WALKER).T)]
+    amplitudes, phases = best[0, 1::2], best[0, 2::2]
+    for label in (0, 1):
+        assert len(set(amplitudes[side == label])) == 1 and len(set(phases[side == label])) == 1
+    assert len(set(amplitudes[side == 0]) | set(amplitudes[side == 1])) == 2
+    again, _ = vc.rollout_returns("Walker-v0", [WALKER, WALKER], best, horizon=40)
+    np.testing.assert_array_equal(again, best_returns)
+    # The first sample is the initial gait with each group on its first actuator's pair; one cell
+    # per group is every actuator its own pair: the initial gait itself.
+    first = start.copy()
+    for label in (0, 1):
+        k = np.flatnonzero(side == label)
+        first[1 + 2 * k], first[2 + 2 * k] = start[1 + 2 * k[0]], start[2 + 2 * k[0]]
+    expected, _ = vc.rollout_returns("Walker-v0", [WALKER, WALKER], np.stack([first, start]), horizon=40)
+    np.testing.assert_array_equal(samples[0][:, 0], expected)
+    with pytest.raises(ValueError, match="its body's shape"):
+        vc.optimise_gaits("Walker-v0", [WALKER], config, groups=[np.zeros((4, 5))])
+
+
 def test_an_inherited_gait_keeps_each_actuator_cell_and_the_period():
     parent = body_from_text("HSV\nSHH")  # actuators (0, 0), (0, 2), (1, 1), (1, 2)
     child = body_from_text("HSS\nVHR")  # actuators (0, 0), (1, 0), (1, 1)

@@ -149,6 +149,16 @@ def log_map(y, base=None, c: float = DEFAULT_CURVATURE) -> np.ndarray:
     return (2.0 / (sqrt_c * lam)) * np.arctanh(np.minimum(sqrt_c * norm, 1.0 - _TINY)) * u / norm
 
 
+def transport_from_origin(v, x, c: float = DEFAULT_CURVATURE) -> np.ndarray:
+    """v, a tangent vector at the origin, parallel-transported along the geodesic to x, [..., 2]:
+    (lambda_0 / lambda_x) v = (1 - c |x|^2) v. Its Riemannian length stays 2 |v|, so
+    exp_map(transport_from_origin(v, x), base=x) is 2 |v| from x, as exp_map(v) is from the origin:
+    a Gaussian at the origin carried this way is the wrapped normal about x (Nagano et al. 2019)."""
+    c = _check_curvature(c)
+    v, x = _points(v, "v"), _points(x, "x")
+    return (1.0 - c * _dot(x, x)) * v
+
+
 def edge_radius(scale: float = DEFAULT_SCALE, c: float = DEFAULT_CURVATURE) -> float:
     """The Euclidean radius of the circle of hyperbolic radius `scale` about the origin:
     tanh(sqrt(c) scale / 2) / sqrt(c) (from d(0, y) = (2 / sqrt(c)) artanh(sqrt(c) |y|))."""

@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from gridworlds.agents.design_tree import DesignTree, embed, nearest, robot_nodes
-from gridworlds.agents.hyperbolic import exp_map, log_map
+from gridworlds.agents.hyperbolic import exp_map, log_map, transport_from_origin
 from gridworlds.engines.voxel_bodies import (
     DEFAULT_PROBABILITIES,
     ROBOT_MATERIALS,
@@ -182,22 +182,25 @@ class HERDDesigns:
     """HERD (Dong, Zhang, Zhang 2024): a refined CEM over a 2-D tangent vector z at the origin of
     the Poincare disk in which the coarse-to-fine tree of designs is embedded (`design_tree`,
     Sarkar's construction). A z is mapped into the disk (`exp_map`) and read as the nearest embedded
-    robot no deeper than the current depth limit. Each round samples around the `elites` best so far
-    with a sigma that decays linearly from `sigma_start` to `sigma_end` over `generations`; the CEM
-    mean is the elites' mean z. Coarse to fine: whenever the mean maps to a robot at the depth limit,
-    the limit goes one level deeper (the tree grows a level when needed).
+    robot no deeper than the current depth limit; a robot's own z is its point's `log_map`.
 
-    The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning,
-    such as its shared policy) the elites are asked again each round, first, and their new fitness
-    replaces the old. Without it (for a fixed controller search, whose fitness of a design never
-    changes, so a second rollout would only repeat the first), the elites are kept with their
-    fitness, as the GA keeps its survivors, and every robot asked is one not evaluated before: the
-    nearest unevaluated robot to each sampled z, the depth limit going one level deeper when every
-    robot within it has been evaluated. An elite's z is then its robot's own tangent point.
+    Each round first asks the `elites` best so far again when `reevaluate_elites`, then new robots:
+    for each, an elite drawn uniformly, a z drawn about it (`around`: the wrapped normal about the
+    elite's point, with a sigma that decays linearly from `sigma_start` to `sigma_end` over
+    `generations`), and the nearest robot to that z not evaluated before, the depth limit going one
+    level deeper when every robot within it has been. The CEM mean is the elites' mean z. Coarse to
+    fine: whenever the mean maps to a robot at the depth limit, the limit goes one level deeper (the
+    tree grows a level when needed).
+
+    The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning:
+    its shared policy, or a gait search that goes on from the design's best gait so far) their new
+    fitness replaces the old. Without it (a controller search from scratch, whose second rollout
+    would be a fresh draw of the same search) the elites keep their fitness, as the GA keeps its
+    survivors.
 
     Ablations: `hyperbolic=False` searches the same tree flattened into the tangent plane (each node
-    at its `log_map`, nearest by Euclidean distance); `coarse_to_fine=False` starts at the deepest
-    level built and stays there.
+    at its `log_map`, nearest by Euclidean distance, Gaussian steps added to z); `coarse_to_fine=False`
+    builds the whole tree, down to every voxel its own cluster, and searches all of it from the start.
     """
 
     def __init__(
@@ -219,12 +222,15 @@ class HERDDesigns:
         self.reevaluate_elites = reevaluate_elites
         self.rng = np.random.default_rng(seed)
         self.tree = DesignTree(shape, depth=2, seed=seed)
+        while not coarse_to_fine and self.tree.grow():
+            pass
         self._embed()
         self.depth_limit = 0 if coarse_to_fine else self.tree.depth
         self.best: list[tuple[np.ndarray, float]] = []  # (z, fitness) of the elites, best first
         self.mean = np.zeros(2)
         self.asked: list[np.ndarray] = []
-        self.evaluated: set[int] = set()  # without reevaluate_elites: the nodes asked so far,
+        self.asked_clusters: list[np.ndarray] = []  # each asked robot's clusters: its level's labels
+        self.evaluated: set[int] = set()  # the nodes asked so far,
         self.seen: set[bytes] = set()  # and their bodies
         self.generation = 0
 
@@ -256,6 +262,20 @@ class HERDDesigns:
             return -1
         return int(candidates[np.argmin(np.linalg.norm(self.flat[candidates] - z, axis=1))])
 
+    def around(self, z: np.ndarray, sigma: float) -> np.ndarray:
+        """A tangent vector drawn about z. Hyperbolic: from the wrapped normal about z's point (a
+        Gaussian step of standard deviation sigma in the origin's tangent plane, parallel-transported
+        to the point and taken there by its exponential map), so a step moves as far in the disk
+        (2 sigma sqrt(pi / 2) on average) at every depth of the tree. The same step added to z in
+        the origin's tangent plane moves further the deeper z's robot: with sigma 0.2, on average
+        about 1.1 at level 2, 1.5 at level 3 and 2.0 at level 4 of the default tree, against edges
+        of 1.2. Flat (the ablation): z plus the Gaussian step."""
+        step = sigma * self.rng.standard_normal(2)
+        if not self.hyperbolic:
+            return z + step
+        point = exp_map(z)
+        return log_map(exp_map(transport_from_origin(step, point), base=point))
+
     def _new_node(self, z: np.ndarray) -> int:
         """The nearest robot to z whose body has not been evaluated, deepening the limit while every
         robot within it has; a repeat only when the whole tree has been evaluated."""
@@ -276,16 +296,12 @@ class HERDDesigns:
         sigma = self.sigma()
         while len(zs) < n:
             centre = elites[int(self.rng.integers(len(elites)))] if elites else self.mean
-            z = centre + sigma * self.rng.standard_normal(2)
-            if self.reevaluate_elites:
-                nodes.append(self.node(z))
-            else:
-                nodes.append(self._new_node(z))
-                self.evaluated.add(nodes[-1])
-                self.seen.add(_key(self.tree.body(nodes[-1])))
-                z = self.flat[nodes[-1]]
-            zs.append(z)
+            nodes.append(self._new_node(self.around(centre, sigma)))
+            self.evaluated.add(nodes[-1])
+            self.seen.add(_key(self.tree.body(nodes[-1])))
+            zs.append(self.flat[nodes[-1]])
         self.asked = zs
+        self.asked_clusters = [self.tree.clusters[self.tree.level(node)] for node in nodes]
         return [self.tree.body(node) for node in nodes]
 
     def tell(self, bodies: list[np.ndarray], fitness: np.ndarray) -> None:

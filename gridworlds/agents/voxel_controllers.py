@@ -198,15 +198,23 @@ def optimise_gaits(
     config: GaitSearch = GaitSearch(),  # noqa: B008 (frozen, so sharing the default is safe)
     log: Callable[[int, np.ndarray], None] | None = None,
     initial: Sequence[np.ndarray] | None = None,
+    groups: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(best params [D, 1 + 2 a], best returns [D], env steps used): a CEM over each design's
     periodic controller, from `initial[d]` (a parameter vector of at most 1 + 2 a numbers, the rest
     zeros; None: all zeros), every design's population rolled out in one batch per generation;
     a = the most actuators of any design (entries past a design's own are ignored). Fitness is the
     return of the rollout actually run (the simulator is deterministic, so rolling best_params out
-    again gives best_returns). `log(generation, returns [D, population])`."""
+    again gives best_returns). `log(generation, returns [D, population])`.
+
+    `groups[d]`: labels [h, w] of design d's cells (a coarse robot's clusters); the actuators that
+    share a label share one amplitude and phase, so the CEM searches 1 + 2 g numbers for the g
+    labels among the design's actuators, each starting from its first actuator's pair in
+    `initial[d]`. None: every actuator its own pair. The params returned give every actuator its
+    own pair either way."""
     bodies = [check_body(body) for body in bodies]
-    size = controller_size(max(len(actuator_cells(body)) for body in bodies))
+    cells = [actuator_cells(body) for body in bodies]
+    size = controller_size(max(len(c) for c in cells))
     start = np.zeros((len(bodies), size))
     if initial is not None:
         if len(initial) != len(bodies):
@@ -216,6 +224,32 @@ def optimise_gaits(
             if params.ndim != 1 or len(params) > size or not np.isfinite(params).all():
                 raise ValueError(f"each initial vector must hold at most {size} finite numbers, got {params}")
             row[: len(params)] = params
+    # pair_of[d, k]: the searched (amplitude, phase) pair that drives design d's actuator k.
+    pair_of = np.tile(np.arange(size // 2), (len(bodies), 1))
+    searched = start
+    if groups is not None:
+        if len(groups) != len(bodies):
+            raise ValueError(f"groups must hold one label array per body ({len(bodies)}), got {len(groups)}")
+        searched = start.copy()
+        for d, (labels, body, actuators) in enumerate(zip(groups, bodies, cells, strict=True)):
+            labels = np.asarray(labels)
+            if labels.shape != body.shape:
+                raise ValueError(
+                    f"each groups array must have its body's shape {body.shape}, got {labels.shape}"
+                )
+            _, first, pair_of[d, : len(actuators)] = np.unique(
+                labels[actuators[:, 0], actuators[:, 1]], return_index=True, return_inverse=True
+            )
+            for pair, actuator in enumerate(first):
+                searched[d, 1 + 2 * pair : 3 + 2 * pair] = start[d, 1 + 2 * actuator : 3 + 2 * actuator]
+
+    def expand(samples: np.ndarray) -> np.ndarray:
+        """Searched params [D, K, size] -> every actuator's own params [D, K, size]."""
+        full = samples.copy()
+        for offset in (1, 2):  # amplitudes, phases
+            full[..., offset::2] = np.take_along_axis(samples[..., offset::2], pair_of[:, None, :], axis=2)
+        return full
+
     env_steps = 0
 
     def evaluate(samples: np.ndarray) -> np.ndarray:
@@ -223,13 +257,13 @@ def optimise_gaits(
         designs, population, _ = samples.shape
         repeated = [body for body in bodies for _ in range(population)]
         returns, steps = rollout_returns(
-            task_name, repeated, samples.reshape(designs * population, size), config.horizon
+            task_name, repeated, expand(samples).reshape(designs * population, size), config.horizon
         )
         env_steps += steps
         return returns.reshape(designs, population)
 
-    best, best_returns = cross_entropy_search(evaluate, start, config, log)
-    return best, best_returns, env_steps
+    best, best_returns = cross_entropy_search(evaluate, searched, config, log)
+    return expand(best[:, None])[:, 0], best_returns, env_steps
 
 
 def inherit_gait(parent: BodyLike, parent_params: np.ndarray, child: BodyLike) -> np.ndarray:

@@ -14,7 +14,10 @@ Fitness is the return of the design actually rolled out. The controller is one o
   voxels differing; `voxel_controllers.inherit_gait` carries each actuator's amplitude and phase
   over by cell), so that a design near a good one is scored with a gait near a good one: a small
   CEM from scratch gives the same design returns that differ as much between seeds as between
-  designs, and a search cannot climb that.
+  designs, and a search cannot climb that. With `cluster_gaits` (the default) HERD's robots are
+  driven cluster by cluster, as HERD controls a coarse robot by its components: the actuators of
+  one cluster of the robot's level share an amplitude and a phase, so a coarse robot's CEM searches
+  a few numbers rather than two per actuator, and a refinement starts from its parent's gait.
 - "shared-ppo": one closed-loop policy for every design, as HERD trains it
   (`voxel_policy.SharedPPO`): each generation it trains for `ppo.steps_per_generation` env steps on
   the generation's designs, then each design's fitness is its return under the policy's mean action.
@@ -35,6 +38,8 @@ Parameters, the [study] table of the experiment file:
                  more generations for the same budget
     inherit_gaits  true (the default) or false: start each design's gait search from the nearest
                  scored design's gait, and the final search from the best design's
+    cluster_gaits  true (the default) or false: HERD's robots get one amplitude and phase per
+                 cluster of their level (the final gait search gives every actuator its own)
     gait_horizons  a table of task name -> the gait search's horizon for that task, over
                  gait.horizon (a task whose terrain starts after a flat run, UpStepper-v0, needs
                  the robot to reach it)
@@ -107,7 +112,7 @@ def make_optimiser(
         return HERDDesigns(generations, reevaluate_elites=reevaluate_elites, seed=seed)
     if name == "herd-flat":  # ablation: the tree flattened into the tangent plane
         return HERDDesigns(generations, hyperbolic=False, reevaluate_elites=reevaluate_elites, seed=seed)
-    if name == "herd-one-depth":  # ablation: no coarse-to-fine, the deepest level from the start
+    if name == "herd-one-depth":  # ablation: no coarse-to-fine, the finest level from the start
         return HERDDesigns(generations, coarse_to_fine=False, reevaluate_elites=reevaluate_elites, seed=seed)
     raise ValueError(f"unknown optimiser {name!r}; known: {list(OPTIMISERS)}")
 
@@ -151,6 +156,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
             "population",
             "controller",
             "inherit_gaits",
+            "cluster_gaits",
             "gait",
             "gait_horizons",
             "final_gait",
@@ -181,6 +187,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "population": fields_.get(params, PREFIX, "population", POSITIVE),
         "controller": controller,
         "inherit_gaits": fields_.get(params, PREFIX, "inherit_gaits", BOOLEAN, True),
+        "cluster_gaits": fields_.get(params, PREFIX, "cluster_gaits", BOOLEAN, True),
         **gaits,
         "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", horizons, {}),
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
@@ -203,9 +210,9 @@ def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     return {**config, "steps_per_generation": steps}
 
 
-# A controller for a run: (fitness of bodies -> (returns [D], env steps used), the env steps of one
-# generation, for the optimisers that plan their generations).
-Controller = tuple[Callable[[list[np.ndarray]], tuple[np.ndarray, int]], int]
+# A controller for a run: (fitness of (bodies, their clusters or None) -> (returns [D], env steps
+# used), the env steps of one generation, for the optimisers that plan their generations).
+Controller = tuple[Callable[[list[np.ndarray], list[np.ndarray] | None], tuple[np.ndarray, int]], int]
 
 
 def scoring_gait(task: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -215,22 +222,26 @@ def scoring_gait(task: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 class ScoredGaits:
-    """Every design a run has scored, with the best gait its search found."""
+    """Every design a run has scored, with the best gait its search found and the return it earned."""
 
     def __init__(self) -> None:
         self.bodies: list[np.ndarray] = []
         self.gaits: list[np.ndarray] = []
+        self.returns: list[float] = []
 
-    def add(self, bodies: list[np.ndarray], gaits: Sequence[np.ndarray]) -> None:
+    def add(self, bodies: list[np.ndarray], gaits: Sequence[np.ndarray], returns: Sequence[float]) -> None:
         self.bodies += bodies
         self.gaits += list(gaits)
+        self.returns += [float(r) for r in returns]
 
     def gait_of(self, body: np.ndarray) -> np.ndarray:
-        """The best gait of `body` itself if it was scored, else of the nearest scored design (fewest
-        voxels differing, the earliest on ties) carried over to `body`'s actuators."""
-        differing = [int((scored != body).sum()) for scored in self.bodies]
-        nearest = int(np.argmin(differing))
-        return inherit_gait(self.bodies[nearest], self.gaits[nearest], body)
+        """The best gait of the nearest scored design (fewest voxels differing: `body` itself if it
+        was scored; among equally near ones the fittest, then the earliest) carried over to `body`'s
+        actuators. A design scored again (HERD's elites) so starts from its best gait so far."""
+        differing = np.array([int((scored != body).sum()) for scored in self.bodies])
+        nearest = np.flatnonzero(differing == differing.min())
+        fittest = int(nearest[np.argmax(np.array(self.returns)[nearest])])
+        return inherit_gait(self.bodies[fittest], self.gaits[fittest], body)
 
 
 def gait_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Controller, ScoredGaits]:
@@ -240,11 +251,11 @@ def gait_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Contr
     per_design = gait.population * gait.generations * (gait.horizon or TASKS[task].horizon)
     scored = ScoredGaits()
 
-    def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    def fitness(bodies: list[np.ndarray], clusters: list[np.ndarray] | None) -> tuple[np.ndarray, int]:
         inherit = params["inherit_gaits"] and scored.bodies
         initial = [scored.gait_of(body) for body in bodies] if inherit else None
-        gaits, returns, used = optimise_gaits(task, bodies, gait, initial=initial)
-        scored.add(bodies, gaits)
+        gaits, returns, used = optimise_gaits(task, bodies, gait, initial=initial, groups=clusters)
+        scored.add(bodies, gaits, returns)
         return returns, used
 
     return (fitness, params["population"] * per_design), scored
@@ -258,7 +269,7 @@ def shared_ppo_controller(task: str, seed: int, params: dict[str, Any]) -> tuple
     ppo = SharedPPO(f"gridworlds/{task}", seed=seed, **settings)
     training = params["ppo"]["steps_per_generation"]
 
-    def fitness(bodies: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    def fitness(bodies: list[np.ndarray], clusters: list[np.ndarray] | None) -> tuple[np.ndarray, int]:
         before = ppo.env_steps
         ppo.train(bodies, training)
         returns = ppo.evaluate(bodies)
@@ -285,7 +296,8 @@ def design_run(
     generation = 0
     while steps < budget:
         bodies = optimiser.ask(population)
-        fitness, used = fitness_of(bodies)
+        by_cluster = params["cluster_gaits"] and isinstance(optimiser, HERDDesigns)
+        fitness, used = fitness_of(bodies, optimiser.asked_clusters if by_cluster else None)
         optimiser.tell(bodies, fitness)
         steps += used
         top = int(np.argmax(fitness))
