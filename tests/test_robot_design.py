@@ -104,8 +104,8 @@ def test_bad_parameters_are_refused():
         CEMDesigns(elite_share=0)
 
 
-def test_herd_reevaluates_its_elites_and_goes_deeper_when_its_mean_reaches_the_limit():
-    herd = HERDDesigns(10, seed=4)
+def test_herd_reevaluates_its_elites_and_goes_deeper_once_its_mean_settles_at_the_limit():
+    herd = HERDDesigns(10, seed=4)  # patience 3
     assert herd.depth_limit == 0
     bodies = herd.ask(10)
     # Level 0 holds two robots (all H_ACT, all V_ACT); once both are asked, one level finer.
@@ -114,14 +114,15 @@ def test_herd_reevaluates_its_elites_and_goes_deeper_when_its_mean_reaches_the_l
     assert herd.tree.level(herd.node(herd.mean)) == 0 and herd.depth_limit == 1
     herd.best = [(herd.flat[herd.tree.nodes_at(1)[0]], 1.0)] * 5  # elites whose mean is at the limit
     herd.asked = [z for z, _ in herd.best]
-    herd.tell(bodies[:5], np.ones(5))
-    assert herd.depth_limit == 2
+    for limit in (1, 1, 2):  # the third generation in a row on that robot: one level finer
+        herd.tell(bodies[:5], np.ones(5))
+        assert herd.depth_limit == limit
     elites = [z.copy() for z, _ in herd.best]
     again = herd.ask(10)
     for k, z in enumerate(elites):  # the elites come back first, to be evaluated again
         assert np.array_equal(herd.asked[k], z)
         assert np.array_equal(again[k], herd.tree.body(herd.node(z)))
-    assert herd.sigma() == pytest.approx(0.2 - 2 * 0.19 / 9)
+    assert herd.sigma() == pytest.approx(0.2 - 4 * 0.19 / 9)
     before = {b.tobytes() for b in bodies}
     assert not before & {b.tobytes() for b in again[len(elites) :]}  # the rest are new robots
 
@@ -143,7 +144,7 @@ def test_herd_steps_go_as_far_in_the_disk_at_every_depth():
 
 
 def test_herd_grows_its_tree_as_the_limit_passes_the_levels_built():
-    herd = HERDDesigns(10, seed=0)
+    herd = HERDDesigns(10, patience=1, seed=0)  # HERD's own test: deeper at once
     herd.depth_limit = herd.tree.depth
     deepest = herd.tree.nodes_at(herd.tree.depth)
     herd.asked = [herd.flat[deepest[0]]] * 5  # a mean on a robot of the deepest level
@@ -161,8 +162,10 @@ def test_herd_finds_a_good_coarse_robot_and_its_ablations_run():
     assert one_depth.depth_limit == one_depth.tree.depth == one_depth.tree.max_depth == 4  # 9 clusters
     run(one_depth, actuators_h, 2, 10)
     assert max(one_depth.tree.level(one_depth.node(z)) for z in one_depth.asked) >= 3
-    with pytest.raises(ValueError, match="generations and elites"):
+    with pytest.raises(ValueError, match="generations, elites and patience"):
         HERDDesigns(0)
+    with pytest.raises(ValueError, match="generations, elites and patience"):
+        HERDDesigns(8, patience=0)
 
 
 def test_herd_without_reevaluation_keeps_its_elites_and_never_asks_a_body_twice():

@@ -189,8 +189,12 @@ class HERDDesigns:
     elite's point, with a sigma that decays linearly from `sigma_start` to `sigma_end` over
     `generations`), and the nearest robot to that z not evaluated before, the depth limit going one
     level deeper when every robot within it has been. The CEM mean is the elites' mean z. Coarse to
-    fine: whenever the mean maps to a robot at the depth limit, the limit goes one level deeper (the
-    tree grows a level when needed).
+    fine: once the mean has mapped to the same robot for `patience` generations and that robot is at
+    the depth limit, the limit goes one level deeper (the tree grows a level when needed). HERD's
+    own test is patience 1; but most robots near any mean lie at the limit, so that test deepens at
+    nearly every generation, and at 600k env steps HERD reached the finest level (each voxel its
+    own cluster) by its fifth generation and stopped improving there (Walker-v0 best 1.22 over seeds
+    0-2, against 1.92 with patience 3: README, robot design).
 
     The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning:
     its shared policy, or a gait search that goes on from the design's best gait so far) their new
@@ -213,13 +217,16 @@ class HERDDesigns:
         hyperbolic: bool = True,
         coarse_to_fine: bool = True,
         reevaluate_elites: bool = True,
+        patience: int = 3,
         seed: int = 0,
     ):
-        if generations < 1 or elites < 1:
-            raise ValueError(f"generations and elites must be >= 1, got {generations}, {elites}")
+        if generations < 1 or elites < 1 or patience < 1:
+            raise ValueError(
+                f"generations, elites and patience must be >= 1, got {generations}, {elites}, {patience}"
+            )
         self.generations, self.elites, self.sigmas = generations, elites, (sigma_start, sigma_end)
         self.hyperbolic, self.coarse_to_fine = hyperbolic, coarse_to_fine
-        self.reevaluate_elites = reevaluate_elites
+        self.reevaluate_elites, self.patience = reevaluate_elites, patience
         self.rng = np.random.default_rng(seed)
         self.tree = DesignTree(shape, depth=2, seed=seed)
         while not coarse_to_fine and self.tree.grow():
@@ -228,6 +235,7 @@ class HERDDesigns:
         self.depth_limit = 0 if coarse_to_fine else self.tree.depth
         self.best: list[tuple[np.ndarray, float]] = []  # (z, fitness) of the elites, best first
         self.mean = np.zeros(2)
+        self.mean_robot, self.settled = -1, 0  # the mean's robot, and for how many generations
         self.asked: list[np.ndarray] = []
         self.asked_clusters: list[np.ndarray] = []  # each asked robot's clusters: its level's labels
         self.evaluated: set[int] = set()  # the nodes asked so far,
@@ -310,6 +318,11 @@ class HERDDesigns:
             scored = self.best + scored  # kept elites first: they win ties
         self.best = sorted(scored, key=lambda s: -s[1])[: self.elites]
         self.mean = np.mean([z for z, _ in self.best], axis=0)
-        if self.coarse_to_fine and self.tree.level(self.node(self.mean)) == self.depth_limit:
+        robot = self.node(self.mean)
+        self.settled = self.settled + 1 if robot == self.mean_robot else 1
+        self.mean_robot = robot
+        at_limit = self.tree.level(robot) == self.depth_limit
+        if self.coarse_to_fine and at_limit and self.settled >= self.patience:
             self._deepen()
+            self.settled = 0
         self.generation += 1
