@@ -191,10 +191,10 @@ class HERDDesigns:
     level deeper when every robot within it has been. The CEM mean is the elites' mean z. Coarse to
     fine: once the mean has mapped to the same robot for `patience` generations and that robot is at
     the depth limit, the limit goes one level deeper (the tree grows a level when needed). HERD's
-    own test is patience 1; but most robots near any mean lie at the limit, so that test deepens at
-    nearly every generation, and at 600k env steps HERD reached the finest level (each voxel its
-    own cluster) by its fifth generation and stopped improving there (Walker-v0 best 1.22 over seeds
-    0-2, against 1.92 with patience 3: README, robot design).
+    own test is patience 1: with it the limit went deeper at nearly every early generation, HERD
+    searched only the finest level (each voxel its own cluster) from its fifth generation and
+    stopped improving there (Walker-v0 best 1.22 over seeds 0-2, against 1.92 with patience 3:
+    README, robot design).
 
     The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning:
     its shared policy, or a gait search that goes on from the design's best gait so far) their new
