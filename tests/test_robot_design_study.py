@@ -139,9 +139,16 @@ def test_a_task_of_gait_horizons_is_scored_on_its_own_horizon(tmp_path):
     steps = {row["task"]: row["env_steps"] for row in summary["rows"]}
     assert steps["Walker-v0"] == 2 * 2 * 40  # one generation: 2 designs x 2 gaits x 40 steps
     assert 2 * 2 * 40 < steps["UpStepper-v0"] <= 2 * 2 * 80  # a flipped robot's episode ends early
-    path.write_text(GAIT_HORIZONS.replace('"UpStepper-v0" = 80', '"Pusher-v0" = 80'))
+    path.write_text(GAIT_HORIZONS.replace('"UpStepper-v0" = 80', '"UpStepper-v9" = 80'))
     with pytest.raises(ValueError, match=r"study.gait_horizons must be a table of positive integers keyed"):
         run_experiment(path, runs_dir=tmp_path / "runs")
+
+
+def test_gait_horizons_may_name_a_task_the_run_leaves_out(tmp_path):
+    path = tmp_path / "horizons.toml"
+    path.write_text(GAIT_HORIZONS)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs", overrides=['study.tasks=["Walker-v0"]'])
+    assert {task: gait["horizon"] for task, gait in summary["gait"].items()} == {"Walker-v0": 40}
 
 
 SHARED_PPO = """

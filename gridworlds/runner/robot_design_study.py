@@ -164,9 +164,11 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         ],
     )
     tasks = fields_.get(params, PREFIX, "tasks", TASK_NAMES)
+    # Keyed by any task name, not only study.tasks: `--set study.tasks=[...]` narrows a run
+    # without editing the horizons of the tasks it leaves out.
     horizons = Kind(
-        f"a table of positive integers keyed by names from study.tasks {tasks}",
-        lambda v: isinstance(v, dict) and set(v) <= set(tasks) and all(map(POSITIVE.check, v.values())),
+        f"a table of positive integers keyed by task names from {sorted(TASKS)}",
+        lambda v: isinstance(v, dict) and set(v) <= set(TASKS) and all(map(POSITIVE.check, v.values())),
     )
     controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
     ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
