@@ -257,6 +257,18 @@ def test_sampled_levels_are_fixed_by_the_seed_and_grow_on_demand():
     check_tree(built)
 
 
+def test_a_sampled_child_is_its_parent_again_or_refines_one_parent_cluster(tree5):
+    """Sampled levels stay near their parents: the first child of a node is the node's body one
+    level deeper, and every other child changes the voxels of exactly one parent cluster."""
+    above = tree5.clusters[2]
+    for parent in tree5.nodes_at(2):
+        children = tree5.children(parent)
+        np.testing.assert_array_equal(tree5.body(children[0]), tree5.body(parent))
+        for child in children[1:]:
+            differs = tree5.body(child) != tree5.body(parent)
+            assert len(np.unique(above[differs])) == 1
+
+
 def test_full_level_limit_makes_levels_sampled():
     tree = dt.DesignTree((2, 2), depth=2, full_level_limit=25, children_per_node=3)
     assert tree.complete == [True, True, False]

@@ -127,6 +127,18 @@ def test_herd_reevaluates_its_elites_and_goes_deeper_once_its_mean_settles_at_th
     assert not before & {b.tobytes() for b in again[len(elites) :]}  # the rest are new robots
 
 
+def test_herd_goes_deeper_once_its_best_has_not_risen_for_patience_generations():
+    herd = HERDDesigns(10, reevaluate_elites=False, seed=0)  # patience 3
+    herd.depth_limit = 2
+    coarse = herd.tree.nodes_at(0)[0]
+    herd.best, herd.top = [(herd.flat[coarse], 5.0)] * 5, 5.0  # the mean on a robot above the limit
+    for limit in (2, 2, 3):  # nothing new beats 5: one level finer on the third generation
+        herd.tell(herd.ask(10), np.zeros(10))
+        assert herd.node(herd.mean) == coarse and herd.depth_limit == limit
+    herd.tell(herd.ask(10), np.full(10, 6.0))
+    assert (herd.top, herd.stale) == (6.0, 0)
+
+
 def test_herd_steps_go_as_far_in_the_disk_at_every_depth():
     herd = HERDDesigns(10, seed=0)
     herd.depth_limit = herd.tree.depth

@@ -30,10 +30,15 @@ Two consequences of the rule, both deliberate:
 Deep levels. Level L has 5^(k_L) assignments: 5, 25, 625, 390625, ... on the 5 x 5 grid. A level
 whose count is at most `full_level_limit` (default 5^4, so levels 0-2 on a 5 x 5 grid) is enumerated
 completely: every valid assignment whose coarsening is a node of the level above. Deeper levels are
-sampled as HERD builds its whole tree: each node gets up to `children_per_node` (default 8, HERD's)
-distinct valid refinements, each drawn cluster by cluster of the parent's level, uniformly among the
-materials for its one or two parts whose majority is the parent's material, with at most
-TRIES_PER_CHILD draws per child wanted. A sampled
+sampled: each node gets up to `children_per_node` (default 8, HERD's) distinct valid refinements,
+the first its own body again, each other one its body with one of its clusters (drawn uniformly)
+re-drawn uniformly among the materials for that cluster's parts whose majority is the node's
+material there, with at most TRIES_PER_CHILD draws per child wanted. A deep level so holds local
+refinements of the level above: a child differs from its parent in the part of one cluster (2-3
+voxels on the 5 x 5 grid), and the parent's body again carries it on to finer ones. HERD's own
+sampler re-draws every cluster at once, which made a level-3 child differ from its parent in about
+half its voxels, as many as a new random design: the search at a sampled level then searched
+nothing near its elites (README, robot design). A sampled
 level is random but fixed by the seed and the level, whatever the order levels are built in. Levels
 are built on demand: the constructor builds levels 0 .. `depth` (default 2: 1, 2 and 4 clusters,
 HERD's levels) and `grow()` adds the next one, so a search that deepens its limit (coarse to fine)
@@ -373,17 +378,22 @@ class DesignTree:
         coarse = self._assignments[level - 1]
         rng = np.random.default_rng([self.seed, level])
 
-        found: list[list[np.ndarray]] = [[] for _ in coarse]
-        seen: list[set[bytes]] = [set() for _ in coarse]
-        wanted = np.full(len(coarse), self.children_per_node)
+        same = np.empty((len(coarse), len(sizes)), dtype=np.int8)  # each parent's body again
+        for cluster, part in enumerate(parts):
+            same[:, part] = coarse[:, cluster, None]
+        found = [[row] for row in same]
+        seen = [{row.tobytes()} for row in same]
+        wanted = np.full(len(coarse), self.children_per_node - 1)
         for _ in range(TRIES_PER_CHILD * self.children_per_node):
             drawing = np.flatnonzero(wanted > 0)
             if len(drawing) == 0:
                 break
-            draws = np.empty((len(drawing), len(sizes)), dtype=np.int8)
+            draws = same[drawing]
+            changed = rng.integers(0, len(parts), len(drawing))
             for cluster, (table, count) in enumerate(tables):
-                material = coarse[drawing, cluster]
-                draws[:, parts[cluster]] = table[material, rng.integers(0, count[material])]
+                rows = np.flatnonzero(changed == cluster)
+                material = coarse[drawing[rows], cluster]
+                draws[rows[:, None], parts[cluster]] = table[material, rng.integers(0, count[material])]
             valid = valid_bodies(draws[:, self.clusters[level]])
             for index, draw in zip(drawing[valid], draws[valid], strict=True):
                 key = draw.tobytes()
@@ -394,9 +404,7 @@ class DesignTree:
 
         first = self._level_start[level - 1]
         parents = np.array([first + i for i, drawn in enumerate(found) for _ in drawn], dtype=np.int64)
-        rows = [draw for drawn in found for draw in drawn]
-        assignments = np.array(rows, dtype=np.int8).reshape(len(rows), len(sizes))
-        return assignments, parents
+        return np.array([draw for drawn in found for draw in drawn], dtype=np.int8), parents
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

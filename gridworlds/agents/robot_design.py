@@ -189,12 +189,15 @@ class HERDDesigns:
     elite's point, with a sigma that decays linearly from `sigma_start` to `sigma_end` over
     `generations`), and the nearest robot to that z not evaluated before, the depth limit going one
     level deeper when every robot within it has been. The CEM mean is the elites' mean z. Coarse to
-    fine: once the mean has mapped to the same robot for `patience` generations and that robot is at
-    the depth limit, the limit goes one level deeper (the tree grows a level when needed). HERD's
-    own test is patience 1: with it the limit went deeper at nearly every early generation, HERD
-    searched only the finest level (each voxel its own cluster) from its fifth generation and
-    stopped improving there (Walker-v0 best 1.22 over seeds 0-2, against 1.92 with patience 3:
-    README, robot design).
+    fine: the limit goes one level deeper (the tree grows a level when needed) once the mean has
+    mapped to the same robot for `patience` generations and that robot is at the limit, or once
+    the best fitness so far has not risen for `patience` generations (the level is spent near the
+    elites). HERD's own test is the first alone with patience 1: with it the limit went deeper at
+    nearly every early generation, HERD searched only the finest level (each voxel its own
+    cluster) from its fifth generation and stopped improving there (Walker-v0 best 1.22 over seeds
+    0-2, against 1.92 with patience 3); with patience 3 alone the mean wandered among level-2
+    robots and HERD stayed there for most of its budget, without improving after the first third
+    (README, robot design).
 
     The elites' fitness: with `reevaluate_elites` (HERD's way, for a controller that keeps learning:
     its shared policy, or a gait search that goes on from the design's best gait so far) their new
@@ -236,6 +239,7 @@ class HERDDesigns:
         self.best: list[tuple[np.ndarray, float]] = []  # (z, fitness) of the elites, best first
         self.mean = np.zeros(2)
         self.mean_robot, self.settled = -1, 0  # the mean's robot, and for how many generations
+        self.top, self.stale = -np.inf, 0  # the best fitness so far, and generations since it rose
         self.asked: list[np.ndarray] = []
         self.asked_clusters: list[np.ndarray] = []  # each asked robot's clusters: its level's labels
         self.evaluated: set[int] = set()  # the nodes asked so far,
@@ -322,7 +326,11 @@ class HERDDesigns:
         self.settled = self.settled + 1 if robot == self.mean_robot else 1
         self.mean_robot = robot
         at_limit = self.tree.level(robot) == self.depth_limit
-        if self.coarse_to_fine and at_limit and self.settled >= self.patience:
+        self.stale = 0 if self.best[0][1] > self.top else self.stale + 1
+        self.top = max(self.top, self.best[0][1])
+        if self.coarse_to_fine and (
+            at_limit and self.settled >= self.patience or self.stale >= self.patience
+        ):
             self._deepen()
-            self.settled = 0
+            self.settled = self.stale = 0
         self.generation += 1
