@@ -35,10 +35,10 @@ the first its own body again, each other one its body with one of its clusters (
 re-drawn uniformly among the materials for that cluster's parts whose majority is the node's
 material there, with at most TRIES_PER_CHILD draws per child wanted. A deep level so holds local
 refinements of the level above: a child differs from its parent in the part of one cluster (2-3
-voxels on the 5 x 5 grid), and the parent's body again carries it on to finer ones. HERD's own
-sampler re-draws every cluster at once, which made a level-3 child differ from its parent in about
-half its voxels, as many as a new random design: the search at a sampled level then searched
-nothing near its elites (README, robot design). A sampled
+voxels on the 5 x 5 grid), and the parent's body again carries it on to finer ones. Re-drawing
+every cluster at once (this module's sampler before commit aa83ee5) made a level-3 child differ
+from its parent in about half its voxels, as many as a new random design, so the search at a
+sampled level searched nothing near its elites (README, robot design). A sampled
 level is random but fixed by the seed and the level, whatever the order levels are built in. Levels
 are built on demand: the constructor builds levels 0 .. `depth` (default 2: 1, 2 and 4 clusters,
 HERD's levels) and `grow()` adds the next one, so a search that deepens its limit (coarse to fine)
