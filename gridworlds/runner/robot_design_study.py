@@ -130,6 +130,12 @@ SEEDS = Kind(
     "a non-empty array of non-negative integers",
     lambda v: isinstance(v, list) and v != [] and all(isinstance(s, int) and s >= 0 for s in v),
 )
+# Keyed by any task name, not only study.tasks: `--set study.tasks=[...]` narrows a run without
+# editing the horizons of the tasks it leaves out.
+GAIT_HORIZONS = Kind(
+    f"a table of positive integers keyed by task names from {sorted(TASKS)}",
+    lambda v: isinstance(v, dict) and set(v) <= set(TASKS) and all(map(POSITIVE.check, v.values())),
+)
 GAIT_FIELDS = [f.name for f in fields(GaitSearch) if f.name != "seed"]
 GAIT = Kind(
     f"a table with some of {GAIT_FIELDS}",
@@ -163,13 +169,6 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
             "ppo",
         ],
     )
-    tasks = fields_.get(params, PREFIX, "tasks", TASK_NAMES)
-    # Keyed by any task name, not only study.tasks: `--set study.tasks=[...]` narrows a run
-    # without editing the horizons of the tasks it leaves out.
-    horizons = Kind(
-        f"a table of positive integers keyed by task names from {sorted(TASKS)}",
-        lambda v: isinstance(v, dict) and set(v) <= set(TASKS) and all(map(POSITIVE.check, v.values())),
-    )
     controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
     ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
     gaits = {
@@ -182,7 +181,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         except ValueError as error:
             raise ValueError(f"{fields_.source}: {PREFIX}{name}: {error}") from None
     return {
-        "tasks": tasks,
+        "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
         "optimisers": fields_.get(params, PREFIX, "optimisers", OPTIMISER_NAMES),
         "seeds": fields_.get(params, PREFIX, "seeds", SEEDS),
         "budget": fields_.get(params, PREFIX, "budget", POSITIVE),
@@ -191,7 +190,7 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "inherit_gaits": fields_.get(params, PREFIX, "inherit_gaits", BOOLEAN, True),
         "cluster_gaits": fields_.get(params, PREFIX, "cluster_gaits", BOOLEAN, True),
         **gaits,
-        "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", horizons, {}),
+        "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", GAIT_HORIZONS, {}),
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
     }
 
