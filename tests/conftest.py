@@ -1,13 +1,19 @@
 """Every test runs headless: pygame gets dummy video and audio drivers before anything imports it.
-Tests of small torch models ask for `one_torch_thread`."""
+Hypothesis has no deadline: CI machines are noisy, and an example's time is not behaviour (a
+two-means test exceeded the default 200 ms beside an experiment run). Tests of small torch models
+ask for `one_torch_thread`."""
 
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+settings.register_profile("gridworlds", deadline=None)
+settings.load_profile("gridworlds")
 
 
 @pytest.fixture

@@ -281,6 +281,31 @@ def test_full_level_limit_makes_levels_sampled():
     check_tree(tree)
 
 
+def ancestors(tree: dt.DesignTree, node: int) -> list[int]:
+    """The node and its ancestors up to the root, by walking `parent`."""
+    chain = [node]
+    while chain[-1] != dt.ROOT:
+        chain.append(tree.parent(chain[-1]))
+    return chain
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**9))
+def test_a_subtree_is_every_node_the_node_is_an_ancestor_of(tree5, pick):
+    node = pick % len(tree5)
+    expected = [other for other in range(len(tree5)) if node in ancestors(tree5, other)]
+    np.testing.assert_array_equal(tree5.subtree(node), expected)
+
+
+def test_subtree_by_hand(tree5):
+    np.testing.assert_array_equal(tree5.subtree(dt.ROOT), np.arange(len(tree5)))
+    leaf = int(tree5.nodes_at(3)[5])
+    np.testing.assert_array_equal(tree5.subtree(leaf), [leaf])
+    node = int(tree5.nodes_at(2)[3])
+    children = tree5.children(node)
+    np.testing.assert_array_equal(tree5.subtree(node), [node, *children])
+
+
 def test_tree_queries_refuse_bad_nodes_and_the_root_has_no_body(tree5):
     with pytest.raises(ValueError, match="root"):
         tree5.body(dt.ROOT)
@@ -341,6 +366,20 @@ def test_nearest_is_the_closest_node_within_the_depth_limit(tree5, x, y, max_lev
     assert 0 <= tree5.level(found) <= max_level
     allowed = np.flatnonzero((tree5.levels >= 0) & (tree5.levels <= max_level))
     assert distance(z, points[found]) == distance(z, points[allowed]).min()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-3, 3), st.floats(-3, 3), st.integers(0, 10**9))
+def test_nearest_within_a_subtree_is_the_closest_node_of_that_subtree(tree5, x, y, pick):
+    points = dt.embed(tree5)
+    z = exp_map(np.array([x, y]))
+    within = int(tree5.nodes_at(1)[pick % len(tree5.nodes_at(1))])
+    found = dt.nearest(tree5, points, z, 3, within=within)
+    assert within in ancestors(tree5, found)
+    members = tree5.subtree(within)
+    assert distance(z, points[found]) == distance(z, points[members]).min()
+    # Of its subtree, `within` alone is as shallow as level 1.
+    assert dt.nearest(tree5, points, z, 1, skip=[within], within=within) == -1
 
 
 def test_nearest_never_returns_the_root(tree5):

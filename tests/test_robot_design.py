@@ -109,19 +109,19 @@ def test_herd_reevaluates_its_elites_and_goes_deeper_once_its_mean_settles_at_th
     assert herd.depth_limit == 0
     bodies = herd.ask(10)
     # Level 0 holds two robots (all H_ACT, all V_ACT); once both are asked, one level finer.
-    assert [herd.tree.level(herd.node(z)) for z in herd.asked] == [0, 0] + [1] * 8
+    assert [herd.tree.level(node) for node in herd.asked] == [0, 0] + [1] * 8
     herd.tell(bodies, np.array([actuators_h(b) for b in bodies]))
     assert herd.tree.level(herd.node(herd.mean)) == 0 and herd.depth_limit == 1
-    herd.best = [(herd.flat[herd.tree.nodes_at(1)[0]], 1.0)] * 5  # elites whose mean is at the limit
-    herd.asked = [z for z, _ in herd.best]
+    herd.best = [(herd.tree.nodes_at(1)[0], 1.0)] * 5  # elites whose mean is at the limit
+    herd.asked = [node for node, _ in herd.best]
     for limit in (1, 1, 2):  # the third generation in a row on that robot: one level finer
         herd.tell(bodies[:5], np.ones(5))
         assert herd.depth_limit == limit
-    elites = [z.copy() for z, _ in herd.best]
+    elites = [node for node, _ in herd.best]
     again = herd.ask(10)
-    for k, z in enumerate(elites):  # the elites come back first, to be evaluated again
-        assert np.array_equal(herd.asked[k], z)
-        assert np.array_equal(again[k], herd.tree.body(herd.node(z)))
+    assert herd.asked[: len(elites)] == elites  # the elites come back first, to be evaluated again
+    for k, node in enumerate(elites):
+        assert np.array_equal(again[k], herd.tree.body(node))
     assert herd.sigma() == pytest.approx(0.2 - 4 * 0.19 / 9)
     before = {b.tobytes() for b in bodies}
     assert not before & {b.tobytes() for b in again[len(elites) :]}  # the rest are new robots
@@ -131,7 +131,7 @@ def test_herd_goes_deeper_once_its_best_has_not_risen_for_patience_generations()
     herd = HERDDesigns(10, reevaluate_elites=False, seed=0)  # patience 3
     herd.depth_limit = 2
     coarse = herd.tree.nodes_at(0)[0]
-    herd.best, herd.top = [(herd.flat[coarse], 5.0)] * 5, 5.0  # the mean on a robot above the limit
+    herd.best, herd.top = [(coarse, 5.0)] * 5, 5.0  # the mean on a robot above the limit
     for limit in (2, 2, 3):  # nothing new beats 5: one level finer on the third generation
         herd.tell(herd.ask(10), np.zeros(10))
         assert herd.node(herd.mean) == coarse and herd.depth_limit == limit
@@ -155,11 +155,30 @@ def test_herd_steps_go_as_far_in_the_disk_at_every_depth():
                 assert steps.mean() > 1.2
 
 
+@pytest.mark.parametrize("hyperbolic", [True, False])
+def test_herd_asks_its_elites_refinements_before_robots_elsewhere(hyperbolic):
+    herd = HERDDesigns(10, hyperbolic=hyperbolic, reevaluate_elites=False, seed=0)
+    while herd.depth_limit < 3:
+        herd._deepen()
+    elite = next(int(n) for n in herd.tree.nodes_at(2) if len(herd.tree.children(n)) == 8)
+    herd.best = [(elite, 1.0)] * 5
+    herd.evaluated.add(elite)
+    herd.seen.add(herd.tree.body(elite).tobytes())
+    # Its first child is its body again, so seven refinements are left; in the disk, other subtrees'
+    # level-3 robots lie much nearer to the elite's point than its own children do.
+    herd.ask(7)
+    assert sorted(herd.asked) == list(herd.tree.children(elite)[1:])
+    herd.ask(3)  # the elite's subtree is spent: its siblings' come next
+    family = set(herd.tree.subtree(herd.tree.parent(elite)).tolist())
+    assert set(herd.asked) <= family - set(herd.tree.subtree(elite).tolist())
+    assert herd.depth_limit == 3
+
+
 def test_herd_grows_its_tree_as_the_limit_passes_the_levels_built():
     herd = HERDDesigns(10, patience=1, seed=0)  # HERD's own test: deeper at once
     herd.depth_limit = herd.tree.depth
     deepest = herd.tree.nodes_at(herd.tree.depth)
-    herd.asked = [herd.flat[deepest[0]]] * 5  # a mean on a robot of the deepest level
+    herd.asked = [int(deepest[0])] * 5  # a mean on a robot of the deepest level
     herd.hyperbolic = False
     herd.tell([herd.tree.body(int(deepest[0]))] * 5, np.zeros(5))
     assert herd.tree.depth == 3 and herd.depth_limit == 3
@@ -173,7 +192,7 @@ def test_herd_finds_a_good_coarse_robot_and_its_ablations_run():
     one_depth = HERDDesigns(8, shape=(3, 3), coarse_to_fine=False, seed=1)
     assert one_depth.depth_limit == one_depth.tree.depth == one_depth.tree.max_depth == 4  # 9 clusters
     run(one_depth, actuators_h, 2, 10)
-    assert max(one_depth.tree.level(one_depth.node(z)) for z in one_depth.asked) >= 3
+    assert max(one_depth.tree.level(node) for node in one_depth.asked) >= 3
     with pytest.raises(ValueError, match="generations, elites and patience"):
         HERDDesigns(0)
     with pytest.raises(ValueError, match="generations, elites and patience"):
@@ -188,10 +207,8 @@ def test_herd_without_reevaluation_keeps_its_elites_and_never_asks_a_body_twice(
         fitness = np.array([actuators_h(b) for b in bodies])
         kept = list(herd.best)
         herd.tell(bodies, fitness)
-        scored = kept + [(z, f) for z, f in zip(herd.asked, fitness.tolist(), strict=True)]
+        scored = kept + list(zip(herd.asked, fitness.tolist(), strict=True))
         assert [f for _, f in herd.best] == sorted((f for _, f in scored), reverse=True)[:5]
         asked += bodies
     assert len({b.tobytes() for b in asked}) == len(asked)
-    for z, _ in herd.best:  # an elite's z is its robot's own point
-        assert np.allclose(herd.flat[herd.node(z)], z)
     assert herd.depth_limit >= 1

@@ -315,6 +315,17 @@ class DesignTree:
         first, end = np.searchsorted(self._parents[1:], [node, node + 1]) + 1
         return np.arange(first, end, dtype=np.int64)
 
+    def subtree(self, node: int) -> np.ndarray:
+        """The node and all its descendants in the levels built, int64, in node order. Each level's
+        part of a subtree is one run of consecutive nodes (nodes are numbered by parent), so it is
+        found level by level from the run above."""
+        first = self._check_node(node)
+        runs, end = [], first + 1
+        while first < end:
+            runs.append(np.arange(first, end, dtype=np.int64))
+            first, end = np.searchsorted(self._parents, [first, end])
+        return np.concatenate(runs)
+
     def assignment(self, node: int) -> np.ndarray:
         """The material of each cluster of the node's level, int8 [k_L] (a copy)."""
         level = self.level(node)
@@ -422,18 +433,24 @@ def embed(tree: DesignTree, scale: float = DEFAULT_SCALE, c: float = DEFAULT_CUR
     return sarkar_embedding(tree.parents, scale, c)
 
 
-def robot_nodes(tree: DesignTree, max_level: int, skip=()) -> np.ndarray:
-    """The robot nodes of levels 0 .. max_level, in order, less those in `skip` (node numbers)."""
-    keep = (tree.levels >= 0) & (tree.levels <= max_level)
+def robot_nodes(tree: DesignTree, max_level: int, skip=(), within: int = ROOT) -> np.ndarray:
+    """The robot nodes of levels 0 .. max_level in the subtree of node `within` (by default the
+    root's: all of them), in order, less those in `skip` (node numbers)."""
+    keep = np.zeros(len(tree), dtype=bool)
+    keep[tree.subtree(within)] = True
+    keep &= (tree.levels >= 0) & (tree.levels <= max_level)
     keep[np.fromiter(skip, dtype=np.int64, count=len(skip))] = False
     return np.flatnonzero(keep)
 
 
-def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURVATURE, skip=()):
+def nearest(
+    tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURVATURE, skip=(), within: int = ROOT
+):
     """The robot node of level 0 .. max_level whose point is nearest to z in hyperbolic distance:
     an int for one point z [2], an int64 array [...] for points z [..., 2]. `points` are the tree's
     embedding (`embed`); the root is never returned; ties go to the lower node number. Nodes in
-    `skip` (node numbers) are passed over; -1 when no node is left."""
+    `skip` (node numbers) are passed over, and only the subtree of node `within` is searched (by
+    default the root's, the whole tree); -1 when no node is left."""
     points = np.asarray(points, dtype=np.float64)
     if points.shape != (len(tree), 2):
         raise ValueError(f"points must be the tree's embedding, shape ({len(tree)}, 2), got {points.shape}")
@@ -444,7 +461,7 @@ def nearest(tree: DesignTree, points, z, max_level: int, c: float = DEFAULT_CURV
     z = np.asarray(z, dtype=np.float64)
     if z.ndim == 0 or z.shape[-1] != 2:
         raise ValueError(f"z must be a point [2] or points [..., 2], got shape {z.shape}")
-    candidates = robot_nodes(tree, max_level, skip)
+    candidates = robot_nodes(tree, max_level, skip, within)
     if len(candidates) == 0:
         found = np.full(z.shape[:-1], -1, dtype=np.int64)
     else:
