@@ -289,7 +289,7 @@ def ancestors(tree: dt.DesignTree, node: int) -> list[int]:
     return chain
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(st.integers(0, 10**9))
 def test_a_subtree_is_every_node_the_node_is_an_ancestor_of(tree5, pick):
     node = pick % len(tree5)
@@ -357,7 +357,7 @@ def test_nearest_finds_each_node_at_its_own_point(tree5):
     assert dt.nearest(tree5, points, exp_map(log_map(points[node])), 3) == node
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(st.floats(-3, 3), st.floats(-3, 3), st.integers(0, 3))
 def test_nearest_is_the_closest_node_within_the_depth_limit(tree5, x, y, max_level):
     points = dt.embed(tree5)
@@ -368,7 +368,7 @@ def test_nearest_is_the_closest_node_within_the_depth_limit(tree5, x, y, max_lev
     assert distance(z, points[found]) == distance(z, points[allowed]).min()
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(st.floats(-3, 3), st.floats(-3, 3), st.integers(0, 10**9))
 def test_nearest_within_a_subtree_is_the_closest_node_of_that_subtree(tree5, x, y, pick):
     points = dt.embed(tree5)

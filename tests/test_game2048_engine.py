@@ -167,7 +167,7 @@ def test_afterstates_and_legal_bits_agree():
 # --- the tables and bit tricks against the reference, on many boards ---
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(board=boards)
 def test_transpose_matches_numpy(board):
     grid = np.empty((4, 4), dtype=np.int8)
@@ -177,7 +177,7 @@ def test_transpose_matches_numpy(board):
     assert (transposed == grid.T).all()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(board=st.one_of(boards, sparse_boards), action=st.integers(0, 3))
 def test_moves_match_reference(board, action):
     grid = np.empty((4, 4), dtype=np.int8)
@@ -191,7 +191,7 @@ def test_moves_match_reference(board, action):
     assert bool((engine.legal_bits(board) >> action) & 1) == (not (expected_grid == grid).all())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(board=boards)
 def test_grid_round_trip(board):
     grid = np.empty((4, 4), dtype=np.int8)

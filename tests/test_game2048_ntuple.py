@@ -53,7 +53,7 @@ def test_presets_and_bad_patterns():
             nt.parse_patterns(bad)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(board=boards)
 def test_symmetric_boards_are_the_eight_dihedral_transforms(board):
     out = nt.symmetries(board)
@@ -64,7 +64,7 @@ def test_symmetric_boards_are_the_eight_dihedral_transforms(board):
 
 
 @pytest.mark.parametrize("patterns", [SMALL, ("5410", "fa98", "0fc3")])  # runs of cells, and none
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(board=boards)
 def test_value_is_the_same_for_all_eight_symmetric_boards_and_matches_a_slow_reference(patterns, board):
     cells, kernels, weights = random_network(patterns)

@@ -539,7 +539,7 @@ def sight_cases(draw):
     return walls, objects, agents, starts, draw(st.integers(-1, 4))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(case=sight_cases())
 def test_line_clear_matches_the_exact_segment_test(case):
     walls, objects, agents, starts, target = case
@@ -564,7 +564,7 @@ def maps(draw):
     return text, draw(st.lists(st.integers(0, 7), min_size=g * g, max_size=g * g))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(case=maps())
 def test_vision_matches_the_model_on_random_maps(case):
     text, facings = case

@@ -256,7 +256,7 @@ def test_next_move_masks_are_legal_next():
     assert (masks[~got.valid] == 0).all()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(seed=st.integers(0, 2**32))
 def test_provably_stable_discs_never_flip(seed):
     tokens, lengths, _ = random_games(20, seed)

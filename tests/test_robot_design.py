@@ -50,7 +50,7 @@ def _ask_tell(optimiser, n):
     return bodies
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(st.integers(0, 10_000))
 def test_ga_mutations_stay_valid_and_new(seed):
     ga = GeneticDesigns(4, 3, seed=seed)

@@ -144,7 +144,7 @@ def test_check_n_accepts_the_bounds_and_numpy_integers():
     assert tl.check_n(np.int64(7)) == 7 and type(tl.check_n(np.int64(7))) is int
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(n=st.integers(3, tl.MAX_N), seed=st.integers(0, 2**32 - 1))
 def test_rows_round_trip_with_cell_r_c_at_bit_c_plus_2_of_row_r_plus_2(n, seed):
     field = (np.random.default_rng(seed).random((n, n)) < 0.5).astype(np.int8)
@@ -193,7 +193,7 @@ def fields(draw) -> tuple[str, np.ndarray]:
     return tile_set, field
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(case=fields())
 def test_rule_validity_matches_the_checker(case):
     tile_set, field = case
@@ -213,7 +213,7 @@ def sweep(rows, n, tile_set, noise, rng):
     return tl.sweep(rows, n, noise, rng, np.empty(n * n, dtype=np.int64), *TEMPLATES[tile_set])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     tile_set=TILE_SETS,
     n=st.integers(3, 12),
@@ -230,7 +230,7 @@ def test_a_valid_pattern_never_changes(tile_set, n, which, noise, seed):
         assert (rows == start).all()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(
     tile_set=TILE_SETS,
     n=st.integers(3, 12),

@@ -124,7 +124,7 @@ def test_has_actuator_sees_either_kind():
 # --- random bodies ---
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(shape=shapes, seed=seeds)
 def test_random_bodies_are_valid(shape, seed):
     body = vb.random_body(np.random.default_rng(seed), shape)
@@ -133,7 +133,7 @@ def test_random_bodies_are_valid(shape, seed):
     vb.check_body(body)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(shape=shapes, seed=seeds)
 def test_random_bodies_are_deterministic_for_a_seed(shape, seed):
     first = vb.random_body(np.random.default_rng(seed), shape)
@@ -145,7 +145,7 @@ def test_random_bodies_differ_between_seeds():
     assert len(bodies) > 5
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(shape=shapes, seed=seeds, banned=st.sampled_from([RIGID, SOFT, H_ACT, V_ACT]))
 def test_random_bodies_respect_zero_probabilities(shape, seed, banned):
     probabilities = list(vb.DEFAULT_PROBABILITIES)
@@ -207,7 +207,7 @@ def test_the_number_of_tries_is_bounded():
 # --- text and JSON forms ---
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(shape=shapes, seed=seeds)
 def test_text_round_trip(shape, seed):
     body = vb.random_body(np.random.default_rng(seed), shape)
@@ -217,7 +217,7 @@ def test_text_round_trip(shape, seed):
     np.testing.assert_array_equal(vb.body_from_text(text), body)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(shape=shapes, seed=seeds)
 def test_json_round_trip(shape, seed):
     body = vb.random_body(np.random.default_rng(seed), shape)
