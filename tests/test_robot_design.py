@@ -155,15 +155,21 @@ def test_herd_steps_go_as_far_in_the_disk_at_every_depth():
                 assert steps.mean() > 1.2
 
 
-@pytest.mark.parametrize("hyperbolic", [True, False])
-def test_herd_asks_its_elites_refinements_before_robots_elsewhere(hyperbolic):
-    herd = HERDDesigns(10, hyperbolic=hyperbolic, reevaluate_elites=False, seed=0)
+def herd_with_a_level_2_elite(**options) -> tuple[HERDDesigns, int]:
+    """HERD at depth limit 3 whose five elites are one evaluated level-2 robot with eight children."""
+    herd = HERDDesigns(10, reevaluate_elites=False, seed=0, **options)
     while herd.depth_limit < 3:
         herd._deepen()
     elite = next(int(n) for n in herd.tree.nodes_at(2) if len(herd.tree.children(n)) == 8)
     herd.best = [(elite, 1.0)] * 5
     herd.evaluated.add(elite)
     herd.seen.add(herd.tree.body(elite).tobytes())
+    return herd, elite
+
+
+@pytest.mark.parametrize("hyperbolic", [True, False])
+def test_herd_asks_its_elites_refinements_before_robots_elsewhere(hyperbolic):
+    herd, elite = herd_with_a_level_2_elite(hyperbolic=hyperbolic)
     # Its first child is its body again, so seven refinements are left; in the disk, other subtrees'
     # level-3 robots lie much nearer to the elite's point than its own children do.
     herd.ask(7)
@@ -172,6 +178,14 @@ def test_herd_asks_its_elites_refinements_before_robots_elsewhere(hyperbolic):
     family = set(herd.tree.subtree(herd.tree.parent(elite)).tolist())
     assert set(herd.asked) <= family - set(herd.tree.subtree(elite).tolist())
     assert herd.depth_limit == 3
+
+
+@pytest.mark.parametrize("hyperbolic", [True, False])
+def test_herds_own_look_up_reads_steps_about_an_elite_as_robots_of_other_subtrees(hyperbolic):
+    herd, elite = herd_with_a_level_2_elite(hyperbolic=hyperbolic, subtree_first=False)
+    herd.ask(7)  # the same seven steps as above, read in the whole tree
+    assert not set(herd.asked) & set(herd.tree.subtree(elite).tolist())
+    assert all((herd.tree.body(node) != herd.tree.body(elite)).sum() >= 10 for node in herd.asked)
 
 
 def test_herd_grows_its_tree_as_the_limit_passes_the_levels_built():

@@ -11,7 +11,7 @@ import pytest
 from gridworlds.agents import load_agent
 from gridworlds.agents.design_tree import DesignTree
 from gridworlds.agents.voxel_controllers import GaitSearch, controller_size, inherit_gait, optimise_gaits
-from gridworlds.engines.voxel_bodies import EXAMPLE_BODIES, body_from_text, read_body
+from gridworlds.engines.voxel_bodies import EXAMPLE_BODIES, body_from_text, random_body, read_body
 from gridworlds.runner import robot_design_study
 from gridworlds.runner.robot_design_study import ScoredGaits
 from gridworlds.runner.run import run_experiment
@@ -21,7 +21,7 @@ name = "robot-design-smoke"
 [study]
 function = "gridworlds.runner.robot_design_study:design_search"
 tasks = ["Walker-v0"]
-optimisers = ["random", "ga", "cem", "herd", "herd-flat", "herd-one-depth"]
+optimisers = ["random", "ga", "cem", "herd", "herd-flat", "herd-one-depth", "herd-tree"]
 seeds = [0]
 budget = 4000
 population = 4
@@ -35,7 +35,7 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
     path.write_text(SMOKE)
     summary = run_experiment(path, runs_dir=tmp_path / "runs")
     out = tmp_path / "runs" / "robot-design-smoke"
-    names = ("random", "ga", "cem", "herd", "herd-flat", "herd-one-depth")
+    names = robot_design_study.OPTIMISERS
     assert set(summary["best"]) == {f"Walker-v0-{name}-0" for name in names}
     for name in summary["best"]:
         result = json.loads((out / f"{name}.json").read_text())
@@ -102,8 +102,9 @@ def test_herds_robots_are_driven_cluster_by_cluster(monkeypatch, optimiser, clus
 
 def test_without_inheritance_every_gait_search_starts_from_zeros(tmp_path):
     path = tmp_path / "smoke.toml"
-    path.write_text(SMOKE.replace('["random", "ga", "cem", "herd", "herd-flat", "herd-one-depth"]', '["ga"]'))
-    summary = run_experiment(path, overrides=["study.inherit_gaits=false"], runs_dir=tmp_path / "runs")
+    path.write_text(SMOKE)
+    settings = ['study.optimisers=["ga"]', "study.inherit_gaits=false"]
+    summary = run_experiment(path, overrides=settings, runs_dir=tmp_path / "runs")
     result = json.loads((tmp_path / "runs" / "robot-design-smoke" / "Walker-v0-ga-0.json").read_text())
     body = read_body(tmp_path / "runs" / "robot-design-smoke" / "Walker-v0-ga-0.txt")
     search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
@@ -206,5 +207,77 @@ def test_a_shared_policy_scores_the_designs_and_is_saved(tmp_path):
 def test_bad_controller_settings_are_named(tmp_path, setting, message):
     path = tmp_path / "ppo.toml"
     path.write_text(SHARED_PPO)
+    with pytest.raises(ValueError, match=message):
+        run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")
+
+
+GAIT_NOISE = """
+name = "gait-noise-smoke"
+[study]
+function = "gridworlds.runner.robot_design_study:gait_noise"
+tasks = ["Walker-v0", "Flipper-v0"]
+designs = 3
+design_seed = 5
+seeds = [0, 1]
+gait = { population = 2, elites = 1, generations = 1, horizon = 10 }
+gait_horizons = { "Flipper-v0" = 12 }
+"""
+
+
+def test_ranks_share_the_mean_rank_among_ties():
+    np.testing.assert_array_equal(
+        robot_design_study.ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [3, 0, 3, 1, 3]
+    )
+    swapped = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]])  # d^2 = 1, 1, 0: 1 - 6 * 2 / (3 * 8)
+    assert robot_design_study.rank_agreement(swapped) == pytest.approx(0.5)
+
+
+def test_gait_noise_scores_each_random_design_under_each_seed_and_resumes(tmp_path, monkeypatch):
+    path = tmp_path / "noise.toml"
+    path.write_text(GAIT_NOISE)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    out = tmp_path / "runs" / "gait-noise-smoke"
+    rows = list(csv.DictReader(io.StringIO((out / "scores.csv").read_text())))
+    assert len(rows) == 2 * 3 * 2
+    rng = np.random.default_rng(5)
+    bodies = [random_body(rng) for _ in range(3)]
+    for task, horizon in (("Walker-v0", 10), ("Flipper-v0", 12)):
+        search = dict(population=2, elites=1, generations=1, horizon=horizon)
+        expected = np.array([optimise_gaits(task, bodies, GaitSearch(**search, seed=s))[1] for s in (0, 1)]).T
+        scores = np.array(
+            [
+                [float(r["score"]) for r in rows if r["task"] == task and r["design"] == str(d)]
+                for d in range(3)
+            ]
+        )
+        np.testing.assert_array_equal(scores, expected)
+        row = next(row for row in summary["rows"] if row["task"] == task)
+        assert row["within"] == pytest.approx(np.sqrt(((scores[:, 0] - scores[:, 1]) ** 2 / 2).mean()))
+        assert row["between"] == pytest.approx(np.std(scores.mean(axis=1), ddof=1))
+        by_rank = scores.argsort(axis=0).argsort(axis=0)  # no ties among these returns
+        assert row["rank_agreement"] == pytest.approx(np.corrcoef(by_rank.T)[0, 1])
+        best = scores[np.argmax(scores.mean(axis=1))]
+        assert (row["best_low"], row["best_high"]) == (best.min(), best.max())
+
+    def no_rollouts(*args, **kwargs):
+        raise AssertionError("resume scored a task again")
+
+    monkeypatch.setattr(robot_design_study, "optimise_gaits", no_rollouts)
+    assert run_experiment(path, runs_dir=tmp_path / "runs", resume=True) == summary
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("study.designs=1", "study.designs must be an integer of at least 2"),
+        ("study.seeds=[3]", "study.seeds must be an array of at least two distinct"),
+        ("study.seeds=[3, 3]", "study.seeds must be an array of at least two distinct"),
+        ("study.gait.population=1", "study.gait: need a population of at least 2"),
+        ("study.budget=5", "unknown field study.budget"),
+    ],
+)
+def test_bad_gait_noise_settings_are_named(tmp_path, setting, message):
+    path = tmp_path / "noise.toml"
+    path.write_text(GAIT_NOISE)
     with pytest.raises(ValueError, match=message):
         run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")

@@ -214,7 +214,10 @@ class HERDDesigns:
 
     Ablations: `hyperbolic=False` searches the same tree flattened into the tangent plane (each node
     at its `log_map`, nearest by Euclidean distance, Gaussian steps added to z); `coarse_to_fine=False`
-    builds the whole tree, down to every voxel its own cluster, and searches all of it from the start.
+    builds the whole tree, down to every voxel its own cluster, and searches all of it from the start;
+    `subtree_first=False` reads every z as HERD does, the nearest unevaluated robot in the whole tree
+    within the depth limit: its steps about a deep elite land on strangers, which explore more (on
+    Flipper-v0 its best designs came from them) and refine less (README, robot design).
     """
 
     def __init__(
@@ -226,6 +229,7 @@ class HERDDesigns:
         sigma_end: float = 0.01,
         hyperbolic: bool = True,
         coarse_to_fine: bool = True,
+        subtree_first: bool = True,
         reevaluate_elites: bool = True,
         patience: int = 3,
         seed: int = 0,
@@ -235,7 +239,7 @@ class HERDDesigns:
                 f"generations, elites and patience must be >= 1, got {generations}, {elites}, {patience}"
             )
         self.generations, self.elites, self.sigmas = generations, elites, (sigma_start, sigma_end)
-        self.hyperbolic, self.coarse_to_fine = hyperbolic, coarse_to_fine
+        self.hyperbolic, self.coarse_to_fine, self.subtree_first = hyperbolic, coarse_to_fine, subtree_first
         self.reevaluate_elites, self.patience = reevaluate_elites, patience
         self.rng = np.random.default_rng(seed)
         self.tree = DesignTree(shape, depth=2, seed=seed)
@@ -320,7 +324,7 @@ class HERDDesigns:
         while len(nodes) < n:
             home = elites[int(self.rng.integers(len(elites)))] if elites else ROOT
             centre = self.flat[home] if elites else self.mean
-            nodes.append(self._new_node(self.around(centre, sigma), home))
+            nodes.append(self._new_node(self.around(centre, sigma), home if self.subtree_first else ROOT))
             self.evaluated.add(nodes[-1])
             self.seen.add(_key(self.tree.body(nodes[-1])))
         self.asked = nodes

@@ -27,7 +27,8 @@ Parameters, the [study] table of the experiment file:
 
     tasks        voxel task names (Walker-v0, Pusher-v0, UpStepper-v0, Flipper-v0, ...)
     optimisers   names from OPTIMISERS: random, ga, cem, herd, and HERD's ablations herd-flat (no
-                 hyperbolic embedding) and herd-one-depth (no coarse-to-fine)
+                 hyperbolic embedding), herd-one-depth (no coarse-to-fine) and herd-tree (HERD's
+                 own look-up: the nearest robot in the whole tree, not the elite's subtree first)
     seeds        seeds; each seeds the optimiser and the controller
     budget       env steps per run
     population   designs per generation
@@ -60,6 +61,11 @@ gridworlds/<task> --body FILE`), with "shared-ppo" the run's final policy in
 <task>-<optimiser>-<seed>.policy/, an agent checkpoint that shows the run's best design (`gridworlds
 view gridworlds/<task> --agent DIR`), and best.png: best fitness against env steps per task, the mean
 over seeds with its spread, one line per optimiser.
+
+The study `gait_noise` (experiments/gait-noise.toml) measures how much of that fitness is the gait
+search's luck: random designs, each scored by the same gait search from scratch under several seeds.
+Its [study] fields: tasks, gait and gait_horizons as above, designs (how many), design_seed (they are
+drawn from it), seeds (the gait search's).
 """
 
 from __future__ import annotations
@@ -82,9 +88,9 @@ from gridworlds.agents.robot_design import (
     RandomDesigns,
 )
 from gridworlds.agents.voxel_controllers import GaitSearch, check_search, inherit_gait, optimise_gaits
-from gridworlds.engines.voxel_bodies import body_to_text
+from gridworlds.engines.voxel_bodies import body_to_text, random_body
 from gridworlds.engines.voxel_tasks import TASKS
-from gridworlds.runner.config import POSITIVE, TABLE, Fields, Kind
+from gridworlds.runner.config import NON_NEGATIVE, POSITIVE, TABLE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
 from gridworlds.tables import csv_text
 
@@ -114,10 +120,12 @@ def make_optimiser(
         return HERDDesigns(generations, hyperbolic=False, reevaluate_elites=reevaluate_elites, seed=seed)
     if name == "herd-one-depth":  # ablation: no coarse-to-fine, the finest level from the start
         return HERDDesigns(generations, coarse_to_fine=False, reevaluate_elites=reevaluate_elites, seed=seed)
+    if name == "herd-tree":  # HERD's own read-out of a z, the nearest robot in the whole tree
+        return HERDDesigns(generations, subtree_first=False, reevaluate_elites=reevaluate_elites, seed=seed)
     raise ValueError(f"unknown optimiser {name!r}; known: {list(OPTIMISERS)}")
 
 
-OPTIMISERS = ("random", "ga", "cem", "herd", "herd-flat", "herd-one-depth")
+OPTIMISERS = ("random", "ga", "cem", "herd", "herd-flat", "herd-one-depth", "herd-tree")
 TASK_NAMES = Kind(
     f"a non-empty array of task names from {sorted(TASKS)}",
     lambda v: isinstance(v, list) and v != [] and all(t in TASKS for t in v),
@@ -172,14 +180,9 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     controller = fields_.get(params, PREFIX, "controller", CONTROLLER, "gait")
     ppo = fields_.get(params, PREFIX, "ppo", TABLE, {})
     gaits = {
-        "gait": fields_.get(params, PREFIX, "gait", GAIT, {}),
-        "final_gait": {**FINAL_GAIT, **fields_.get(params, PREFIX, "final_gait", GAIT, {})},
+        "gait": gait_table(params, fields_, "gait", {}),
+        "final_gait": gait_table(params, fields_, "final_gait", FINAL_GAIT),
     }
-    for name, table in gaits.items():
-        try:
-            check_search(GaitSearch(**table))
-        except ValueError as error:
-            raise ValueError(f"{fields_.source}: {PREFIX}{name}: {error}") from None
     return {
         "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
         "optimisers": fields_.get(params, PREFIX, "optimisers", OPTIMISER_NAMES),
@@ -193,6 +196,18 @@ def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
         "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", GAIT_HORIZONS, {}),
         "ppo": check_ppo(ppo, fields_) if controller == "shared-ppo" or ppo else ppo,
     }
+
+
+def gait_table(
+    params: dict[str, Any], fields_: Fields, name: str, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """study.<name>, a table of GaitSearch fields over `defaults`, checked by the search's own rules."""
+    table = {**defaults, **fields_.get(params, PREFIX, name, GAIT, {})}
+    try:
+        check_search(GaitSearch(**table))
+    except ValueError as error:
+        raise ValueError(f"{fields_.source}: {PREFIX}{name}: {error}") from None
+    return table
 
 
 def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
@@ -409,3 +424,84 @@ def plot_best(rows: list[dict[str, Any]], params: dict[str, Any], path: Path, ti
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     save_png(figure, path)
+
+
+AT_LEAST_TWO = Kind("an integer of at least 2", lambda v: POSITIVE.check(v) and v >= 2)
+TWO_SEEDS = Kind(
+    "an array of at least two distinct non-negative integers",
+    lambda v: SEEDS.check(v) and len(set(v)) == len(v) >= 2,
+)
+
+
+def check_gait_noise_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
+    """The [study] parameters of `gait_noise`, checked (a spread needs two designs and two seeds)."""
+    fields_.no_unknown_keys(
+        params, PREFIX, ["tasks", "designs", "design_seed", "seeds", "gait", "gait_horizons"]
+    )
+    return {
+        "tasks": fields_.get(params, PREFIX, "tasks", TASK_NAMES),
+        "designs": fields_.get(params, PREFIX, "designs", AT_LEAST_TWO),
+        "design_seed": fields_.get(params, PREFIX, "design_seed", NON_NEGATIVE, 0),
+        "seeds": fields_.get(params, PREFIX, "seeds", TWO_SEEDS),
+        "gait": gait_table(params, fields_, "gait", {}),
+        "gait_horizons": fields_.get(params, PREFIX, "gait_horizons", GAIT_HORIZONS, {}),
+    }
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank from 0, tied values sharing the mean of their ranks."""
+    _, group, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return (np.cumsum(counts) - counts + (counts - 1) / 2)[group]
+
+
+def rank_agreement(scores: np.ndarray) -> float:
+    """The mean over pairs of columns of `scores` [design, seed], two or more, of Spearman's rank
+    correlation."""
+    by_seed = [ranks(column) for column in scores.T]
+    pairs = [np.corrcoef(a, b)[0, 1] for i, a in enumerate(by_seed) for b in by_seed[i + 1 :]]
+    return float(np.mean(pairs))
+
+
+def gait_noise(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[str, Any]:
+    """How much of a design's fitness is its gait search's luck: `designs` random valid bodies (drawn
+    from `design_seed`), each scored by the design search's gait search from scratch under every
+    seed of `seeds`. A row per task: the spread of the designs' mean scores ("between", a standard
+    deviation), the spread of one design's scores over the seeds ("within", the root of the mean
+    variance), how alike two seeds rank the designs ("rank_agreement", Spearman's correlation of
+    their scores, the mean over pairs of seeds), and the lowest and highest score of the design
+    with the best mean. Writes <task>.json per task (resume skips those) and scores.csv (task,
+    design, seed, score)."""
+    summary_rows, rows = [], []
+    for task in params["tasks"]:
+        path = out_dir / f"{task}.json"
+        if resume and path.exists():
+            scores = np.array(json.loads(path.read_text()))
+        else:
+            rng = np.random.default_rng(params["design_seed"])
+            bodies = [random_body(rng) for _ in range(params["designs"])]
+            gait = scoring_gait(task, params)
+            scores = np.array(
+                [optimise_gaits(task, bodies, GaitSearch(**gait, seed=seed))[1] for seed in params["seeds"]]
+            ).T  # [design, seed]
+            atomic.write_text(path, json.dumps(scores.tolist()))
+        rows += [
+            {"task": task, "design": d, "seed": seed, "score": float(scores[d, k])}
+            for d in range(len(scores))
+            for k, seed in enumerate(params["seeds"])
+        ]
+        best = scores[int(np.argmax(scores.mean(axis=1)))]
+        summary_rows.append(
+            {
+                "task": task,
+                "between": float(scores.mean(axis=1).std(ddof=1)),
+                "within": float(np.sqrt(scores.var(axis=1, ddof=1).mean())),
+                "rank_agreement": rank_agreement(scores),
+                "best_low": float(best.min()),
+                "best_high": float(best.max()),
+            }
+        )
+    atomic.write_text(out_dir / "scores.csv", csv_text(rows, ("task", "design", "seed", "score")))
+    return {"rows": summary_rows}
+
+
+gait_noise.check = check_gait_noise_params
