@@ -153,6 +153,16 @@ def test_bad_experiment_files_name_the_file_and_the_field(tmp_path, text, messag
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "experiments").glob("*.toml")), ids=lambda path: path.name
+)
+def test_every_experiment_file_loads(path):
+    try:
+        load_experiment(path)  # checks every field, as `gridworlds run` does before it starts
+    except ModuleNotFoundError as error:  # an experiment for an extra that is not installed (ray)
+        pytest.skip(f"needs {error.name}")
+
+
 def test_defaults_are_filled_in(tmp_path):
     experiment = load_experiment(write(tmp_path, BASELINES, "my-exp.toml"))
     assert experiment.seeds == [0]
