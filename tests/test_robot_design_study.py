@@ -193,24 +193,6 @@ def test_a_shared_policy_scores_the_designs_and_is_saved(tmp_path):
     np.testing.assert_array_equal(policy.body, read_body(out / "Walker-v0-herd-0.txt"))
 
 
-@pytest.mark.parametrize(
-    ("setting", "message"),
-    [
-        ("study.controller=ppo", r"study.controller must be one of \['gait', 'shared-ppo'\]"),
-        ("study.ppo.learning_rate=-1.0", "study.ppo.learning_rate must be a positive number"),
-        ("study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
-        ("study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive integer"),
-        ("study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
-        ("study.final_gait.elites=20", "study.final_gait: need a population of at least 2 and 1 to"),
-    ],
-)
-def test_bad_controller_settings_are_named(tmp_path, setting, message):
-    path = tmp_path / "ppo.toml"
-    path.write_text(SHARED_PPO)
-    with pytest.raises(ValueError, match=message):
-        run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")
-
-
 GAIT_NOISE = """
 name = "gait-noise-smoke"
 [study]
@@ -267,17 +249,23 @@ def test_gait_noise_scores_each_random_design_under_each_seed_and_resumes(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("setting", "message"),
+    ("experiment", "setting", "message"),
     [
-        ("study.designs=1", "study.designs must be an integer of at least 2"),
-        ("study.seeds=[3]", "study.seeds must be an array of at least two distinct"),
-        ("study.seeds=[3, 3]", "study.seeds must be an array of at least two distinct"),
-        ("study.gait.population=1", "study.gait: need a population of at least 2"),
-        ("study.budget=5", "unknown field study.budget"),
+        (SHARED_PPO, "study.controller=ppo", r"study.controller must be one of \['gait', 'shared-ppo'\]"),
+        (SHARED_PPO, "study.ppo.learning_rate=-1.0", "study.ppo.learning_rate must be a positive number"),
+        (SHARED_PPO, "study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
+        (SHARED_PPO, "study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive"),
+        (SHARED_PPO, "study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
+        (SHARED_PPO, "study.final_gait.elites=20", "study.final_gait: need a population of at least 2 and 1"),
+        (GAIT_NOISE, "study.designs=1", "study.designs must be an integer of at least 2"),
+        (GAIT_NOISE, "study.seeds=[3]", "study.seeds must be an array of at least two distinct"),
+        (GAIT_NOISE, "study.seeds=[3, 3]", "study.seeds must be an array of at least two distinct"),
+        (GAIT_NOISE, "study.gait.population=1", "study.gait: need a population of at least 2"),
+        (GAIT_NOISE, "study.budget=5", "unknown field study.budget"),
     ],
 )
-def test_bad_gait_noise_settings_are_named(tmp_path, setting, message):
-    path = tmp_path / "noise.toml"
-    path.write_text(GAIT_NOISE)
+def test_bad_settings_are_named(tmp_path, experiment, setting, message):
+    path = tmp_path / "study.toml"
+    path.write_text(experiment)
     with pytest.raises(ValueError, match=message):
         run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")
