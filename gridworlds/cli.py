@@ -52,7 +52,7 @@ def _view(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> None:
-    from gridworlds.runner.othello_data import data_command
+    from gridworlds.datasets.othello import data_command
 
     data_command(args.world, args.games, args.out, seed=args.seed, shard_games=args.shard_games)
 

@@ -123,7 +123,7 @@ WORLDS: dict[str, World] = {
     ]
 }
 
-# EvoGym's tasks on the voxel-robot simulator: id -> description (gridworlds.engines.voxel_tasks).
+# EvoGym's tasks on the voxel-robot simulator: id -> description (gridworlds.engines.voxels.tasks).
 VOXEL_TASKS = {
     "Walker-v0": "walk right on flat ground; reward = forward move, +1 past 9.9 m",
     "BridgeWalker-v0": "walk right along a soft bridge that sags between pillars; +1 past 6.0 m",

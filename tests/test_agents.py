@@ -5,7 +5,7 @@ import pytest
 
 import gridworlds
 from gridworlds.agents import AGENTS, Agent, load_agent, make_agent, read_manifest
-from gridworlds.agents.game2048 import observation_to_board
+from gridworlds.agents.game2048.greedy import observation_to_board
 from gridworlds.engines import game2048 as engine
 from gridworlds.registry import GYMNASIUM, WORLDS
 from gridworlds.runner import evaluate, evaluate_command

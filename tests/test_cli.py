@@ -37,7 +37,7 @@ def test_data_command_writes_and_resumes(tmp_path, capsys):
     args = ["data", "othello", "--games", "30", "--out", out, "--shard-games", "10", "--seed", "1"]
     assert main(args) == 0
     assert main(args) == 0  # a rerun finds the dataset complete
-    from gridworlds.runner.othello_data import OthelloGames
+    from gridworlds.datasets.othello import OthelloGames
 
     assert len(OthelloGames(out)) == 30
     assert main(["data", "chess", "--games", "1", "--out", out]) == 2

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridworlds.agents.game2048 import ntuple_network as nt
 from gridworlds.engines import game2048 as board_engine
-from gridworlds.engines import ntuple as nt
 from gridworlds.engines.rng import seed_state
 
 SMALL = ("0123", "4567", "0145", "1256")  # 4-cell patterns: 65,536 weights each, quick to train

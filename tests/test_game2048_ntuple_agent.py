@@ -182,7 +182,7 @@ episodes = 100
         f"""
 name = "curves"
 [study]
-function = "gridworlds.runner.ntuple_study:learning_curves"
+function = "gridworlds.studies.game2048:learning_curves"
 runs = [{{ label = "td", dir = "{runs / "td" / "0"}", reference = "TD" }}]
 """
     )

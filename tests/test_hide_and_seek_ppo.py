@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 import gridworlds  # noqa: E402
 from gridworlds.agents import load_agent, make_agent  # noqa: E402
-from gridworlds.agents.hide_and_seek_ppo import attend, entropy, log_prob, sample  # noqa: E402
+from gridworlds.agents.hide_and_seek.selfplay_ppo import attend, entropy, log_prob, sample  # noqa: E402
 from gridworlds.engines import hide_and_seek as engine  # noqa: E402
 
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
@@ -165,7 +165,7 @@ def test_seekers_learn_to_find_random_hiders():
 
 
 def test_phase_detection_marks_the_first_sustained_crossing():
-    from gridworlds.runner.hide_and_seek_study import SMOOTHING, detect_phases
+    from gridworlds.studies.hide_and_seek import SMOOTHING, detect_phases
 
     steps = list(range(0, 100_000, 1000))
     seeker = [-40.0] * 30 + [-15.0] * 70  # a rise of 25 from report 30

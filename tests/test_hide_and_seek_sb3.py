@@ -14,7 +14,7 @@ from hide_and_seek_walks import check_team_metrics, valid, walk_observations  # 
 
 import gridworlds  # noqa: E402
 from gridworlds.agents import MANIFEST  # noqa: E402
-from gridworlds.agents.hide_and_seek_sb3 import SuperSuitPPO  # noqa: E402
+from gridworlds.agents.hide_and_seek.sb3_selfplay import SuperSuitPPO  # noqa: E402
 from gridworlds.engines.hide_and_seek import EPISODE_STATS  # noqa: E402
 
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"

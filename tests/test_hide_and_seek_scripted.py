@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from gridworlds.agents.hide_and_seek import (
+from gridworlds.agents.hide_and_seek.scripted import (
     HIDER_POLICIES,
     SCRIPTED_CHASE,
     SCRIPTED_RANDOM,

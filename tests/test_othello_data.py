@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gridworlds import atomic
+from gridworlds.datasets.othello import METADATA, OthelloGames, data_command, write_games
 from gridworlds.engines import othello as engine
-from gridworlds.runner.othello_data import METADATA, OthelloGames, data_command, write_games
 
 
 def write(directory: Path, games: int, seed: int = 0, shard_games: int = 50) -> dict:

@@ -6,7 +6,7 @@ import torch
 
 import gridworlds
 from gridworlds.agents import load_agent, make_agent
-from gridworlds.agents.othello_gpt import (
+from gridworlds.agents.othello.gpt import (
     CONTEXT,
     GPTConfig,
     OthelloGPT,
@@ -107,7 +107,7 @@ def test_learning_reports_held_out_metrics_and_beats_the_control():
 
 
 def test_trains_from_a_dataset_on_disk(tmp_path):
-    from gridworlds.runner.othello_data import OthelloGames, write_games
+    from gridworlds.datasets.othello import OthelloGames, write_games
 
     write_games(tmp_path / "games", games=96, seed=5, shard_games=40, progress=False)
     agent = OthelloGPTAgent(seed=0, device="cpu", data=str(tmp_path / "games"), **{**TINY, "batch_size": 32})

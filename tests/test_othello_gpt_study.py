@@ -8,14 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from gridworlds.agents.othello_gpt import OthelloGPTAgent
-from gridworlds.runner.othello_gpt_study import moves_only
+from gridworlds.agents.othello.gpt import OthelloGPTAgent
 from gridworlds.runner.run import run_experiment
+from gridworlds.studies.othello import moves_only
 
 TINY = """
 name = "othello-gpt-tiny"
 [study]
-function = "gridworlds.runner.othello_gpt_study:probing_study"
+function = "gridworlds.studies.othello:probing_study"
 seed = 0
 device = "cpu"
 model = { layers = 2, d_model = 64, heads = 2 }

@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gridworlds.agents.othello_probes import (  # noqa: E402
+from gridworlds.agents.othello.probes import (  # noqa: E402
     BOARD_TARGET_NAMES,
     SQUARE_NAMES,
     Probe,

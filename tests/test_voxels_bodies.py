@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridworlds.engines import voxel_bodies as vb
-from gridworlds.engines.voxel_bodies import EMPTY, FIXED, H_ACT, RIGID, SOFT, V_ACT
+from gridworlds.engines.voxels import bodies as vb
+from gridworlds.engines.voxels.bodies import EMPTY, FIXED, H_ACT, RIGID, SOFT, V_ACT
 
 E, R, S, H, V = EMPTY, RIGID, SOFT, H_ACT, V_ACT
 

@@ -6,7 +6,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import gridworlds  # noqa: F401
-from gridworlds.engines.voxel_bodies import EXAMPLE_BODIES, actuator_cells, body_from_text, write_body
+from gridworlds.engines.voxels.bodies import EXAMPLE_BODIES, actuator_cells, body_from_text, write_body
 from gridworlds.envs.voxels import VoxelEnv, VoxelVectorEnv
 
 WALKER = "gridworlds/Walker-v0"

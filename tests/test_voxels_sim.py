@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gridworlds.engines import voxels as sim
-from gridworlds.engines.voxel_bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT, body_from_text, random_body
+from gridworlds.engines.voxels.bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT, body_from_text, random_body
 
 GROUND = sim.Piece(np.full((1, 40), FIXED), 0, 0, sim.TERRAIN)
 

@@ -10,8 +10,8 @@ from gymnasium.utils.env_checker import check_env
 
 import gridworlds  # noqa: F401  (registers the gymnasium ids)
 from gridworlds.engines import voxels as engine
-from gridworlds.engines.voxel_bodies import FIXED, RIGID, SOFT
-from gridworlds.engines.voxel_tasks import TASKS, Measures
+from gridworlds.engines.voxels.bodies import FIXED, RIGID, SOFT
+from gridworlds.engines.voxels.tasks import TASKS, Measures
 from gridworlds.registry import VOXEL_TASKS, WORLDS
 
 # gymnasium warns that "X-v0 is out of date" whenever "X-v1" exists; EvoGym's v1s are other tasks.

@@ -12,7 +12,7 @@ import gridworlds  # noqa: F401  (registers the gymnasium ids)
 from gridworlds import registry
 from gridworlds.cli import main
 from gridworlds.engines import voxels as engine
-from gridworlds.engines.voxel_bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT, write_body
+from gridworlds.engines.voxels.bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT, write_body
 from gridworlds.envs.voxels import VoxelEnv
 from gridworlds.viewer import voxels as viewer
 from gridworlds.viewer.app import view

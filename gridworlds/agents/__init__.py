@@ -49,38 +49,38 @@ class Agent(Protocol):
 AGENTS: dict[str, dict[str, str]] = {
     "random": {"*": "gridworlds.agents.simple:RandomAgent"},
     "greedy": {
-        "gridworlds/2048-v0": "gridworlds.agents.game2048:Greedy2048",
-        "gridworlds/Othello-v0": "gridworlds.agents.othello:GreedyOthello",
-        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:GreedyOthello",
+        "gridworlds/2048-v0": "gridworlds.agents.game2048.greedy:Greedy2048",
+        "gridworlds/Othello-v0": "gridworlds.agents.othello.players:GreedyOthello",
+        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello.players:GreedyOthello",
     },
     "alphabeta": {
-        "gridworlds/Othello-v0": "gridworlds.agents.othello:AlphaBetaOthello",
-        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello:AlphaBetaOthello",
+        "gridworlds/Othello-v0": "gridworlds.agents.othello.players:AlphaBetaOthello",
+        "gridworlds/OthelloVs-v0": "gridworlds.agents.othello.players:AlphaBetaOthello",
     },
-    "othello-gpt": {"gridworlds/OthelloVs-v0": "gridworlds.agents.othello_gpt:OthelloGPTAgent"},
+    "othello-gpt": {"gridworlds/OthelloVs-v0": "gridworlds.agents.othello.gpt:OthelloGPTAgent"},
     "ca-rule": {
-        "gridworlds/TouchingLoops-v0": "gridworlds.agents.touching_loops:CARule",
-        "gridworlds/TouchingLoopsCA-v0": "gridworlds.agents.touching_loops:CARule",
+        "gridworlds/TouchingLoops-v0": "gridworlds.agents.touching_loops.ca_rule:CARule",
+        "gridworlds/TouchingLoopsCA-v0": "gridworlds.agents.touching_loops.ca_rule:CARule",
     },
     "sb3": {"*": "gridworlds.agents.sb3:SB3Agent"},
-    "ntuple": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:NTupleAgent"},
-    "expectimax": {"gridworlds/2048-v0": "gridworlds.agents.ntuple:ExpectimaxAgent"},
+    "ntuple": {"gridworlds/2048-v0": "gridworlds.agents.game2048.ntuple:NTupleAgent"},
+    "expectimax": {"gridworlds/2048-v0": "gridworlds.agents.game2048.ntuple:ExpectimaxAgent"},
     "sb3-selfplay": {
-        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_sb3:SuperSuitPPO",
-        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_sb3:SuperSuitPPO",
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek.sb3_selfplay:SuperSuitPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek.sb3_selfplay:SuperSuitPPO",
     },
     "selfplay-ppo": {
-        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
-        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_ppo:SelfPlayPPO",
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek.selfplay_ppo:SelfPlayPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek.selfplay_ppo:SelfPlayPPO",
     },
     "rllib-ppo": {
-        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
-        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek_rllib:RLlibPPO",
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek.rllib:RLlibPPO",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek.rllib:RLlibPPO",
     },
-    "shared-ppo": {f"gridworlds/{task}": "gridworlds.agents.voxel_policy:SharedPPO" for task in VOXEL_TASKS},
+    "shared-ppo": {f"gridworlds/{task}": "gridworlds.agents.voxels.policy:SharedPPO" for task in VOXEL_TASKS},
     "scripted": {
-        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
-        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek:ScriptedAgent",
+        "gridworlds/HideAndSeek-v0": "gridworlds.agents.hide_and_seek.scripted:ScriptedAgent",
+        "gridworlds/HideAndSeekQuadrant-v0": "gridworlds.agents.hide_and_seek.scripted:ScriptedAgent",
     },
 }
 

@@ -41,7 +41,7 @@ def random_games_per_second(seconds: float) -> tuple[float, float]:
 
 def dataset_seconds(games: int) -> float:
     """Seconds that write_games takes for `games` games into a temporary directory."""
-    from gridworlds.runner.othello_data import write_games
+    from gridworlds.datasets.othello import write_games
 
     with tempfile.TemporaryDirectory() as directory:
         start = time.perf_counter()

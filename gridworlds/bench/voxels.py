@@ -10,8 +10,8 @@ import numpy as np
 
 from gridworlds.bench import peak_rss_mib, rate
 from gridworlds.engines import voxels as engine
-from gridworlds.engines.voxel_bodies import body_from_text, random_body
-from gridworlds.engines.voxel_tasks import TASKS
+from gridworlds.engines.voxels.bodies import body_from_text, random_body
+from gridworlds.engines.voxels.tasks import TASKS
 from gridworlds.tables import format_table
 
 EVOGYM_ANCHOR = 480.0  # Walker-v0 env steps per second on one core (../shared/specs/voxel-robots.md)

@@ -507,7 +507,7 @@ def rule_edit(rows, n, noise, rng, care, value, centre, kernel, max_visits):
 # cell that adoption cannot change (no such template matches) only moves through noise. Splitting
 # the noise probability between the two cases, noise_free and noise_stuck, with noise_free = 0 and
 # noise_stuck about 0.7, reaches stable patterns 2 to 3 times sooner than the best constant noise
-# for n = 8 to 16 and both tile sets (experiments/loops-convergence.toml measures it). With
+# for n = 8 to 16 and both tile sets (experiments/touching-loops-convergence.toml measures it). With
 # noise_free == noise_stuck it is the rule itself: run_batch_split_noise then gives run_batch's
 # trajectories bit for bit.
 

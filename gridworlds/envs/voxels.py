@@ -13,10 +13,9 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
-from gridworlds.engines import voxel_bodies as bodies
-from gridworlds.engines import voxel_tasks as tasks
 from gridworlds.engines import voxels as engine
-from gridworlds.engines.voxel_tasks import TASKS, Measures, Task
+from gridworlds.engines.voxels import bodies, tasks
+from gridworlds.engines.voxels.tasks import TASKS, Measures, Task
 from gridworlds.envs.checks import check_choice, check_positive_int
 from gridworlds.envs.rendering import ViewerRendering
 

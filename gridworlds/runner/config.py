@@ -22,9 +22,9 @@
 A *study* is the other kind of experiment file: a measurement that is not an agent playing a world
 (say, sweeps of a CA rule over a grid of parameters), run by a function of its own:
 
-    name = "loops-convergence"
+    name = "touching-loops-convergence"
     [study]
-    function = "gridworlds.runner.loops_study:convergence"   # "module:function"
+    function = "gridworlds.studies.touching_loops:convergence"   # "module:function"
     runs = 100                       # every other field is a parameter of the function
 
 The function is called as function(params, out_dir, resume) -> dict (see run.py). If it has a

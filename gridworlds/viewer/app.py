@@ -28,7 +28,7 @@ move is the world's business, found in its viewer module (the module of the regi
 
 A world whose robot is built from a body (the voxel-robot worlds, whose env takes a `body`
 argument) can be given one from a body file: `view(..., body="walker.txt")` (`gridworlds view ...
---body FILE`) reads the file (text or JSON, see `gridworlds.engines.voxel_bodies`) and makes the
+--body FILE`) reads the file (text or JSON, see `gridworlds.engines.voxels.bodies`) and makes the
 world with it; for any other world it is an error.
 
 A person's move that the world's action space or action mask forbids is ignored: the world's rule
@@ -190,7 +190,7 @@ def _read_body(world_id: str, path: str | os.PathLike, env_kwargs: dict[str, Any
         raise ValueError(f"{world_id} takes no body: --body is for the voxel-robot worlds")
     if "body" in env_kwargs:
         raise ValueError("the body is given twice: by --body and by --env body=...")
-    from gridworlds.engines.voxel_bodies import read_body
+    from gridworlds.engines.voxels.bodies import read_body
 
     try:
         return read_body(path)

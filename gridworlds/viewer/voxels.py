@@ -2,7 +2,7 @@
 
 `VoxelRenderer` draws the state dict of `VoxelEnv.render_state()`: `{"pos": float64 [P, 2] point
 positions (x right, y up, metres; a voxel is 0.1), "corners": [V, 4] each voxel's point indices,
-top-left, top-right, bottom-left, bottom-right, "material": [V] (`voxel_bodies`: 1 rigid, 2 soft,
+top-left, top-right, bottom-left, bottom-right, "material": [V] (`voxels.bodies`: 1 rigid, 2 soft,
 3 horizontal actuator, 4 vertical actuator, 5 fixed), "piece_kind": [V] (0 robot, 1 terrain, 2 free
 object), "actuator_voxels": [A] voxel indices in action order, "action": [A] the last action (0.6 to
 1.6, 1.0 at rest), "robot_centre": [2], "step", "episode_return", "task"}`.
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from gridworlds.engines import voxels as engine
-from gridworlds.engines.voxel_bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT
+from gridworlds.engines.voxels.bodies import FIXED, H_ACT, RIGID, SOFT, V_ACT
 from gridworlds.viewer.renderer import Renderer, draw_text, to_frame
 
 SCALE = 250  # pixels per metre: a voxel (0.1 m) is 25 pixels

@@ -1,0 +1,352 @@
+"""n-tuple network agents for 2048: the TD / TC learner of Guei, Chen and Wu, and expectimax over it.
+
+`ntuple` learns by playing its own games in the engine (the world's rules, without an env per
+move): every move is the 1-ply greedy choice and teaches the previous afterstate. Its parameters
+give the paper's learners:
+
+    TD       v_init = 0                  OTD      v_init = 320000
+    TC       tc_after = 0                OTC      v_init = 320000, tc_after = 0
+    OTD+TC   v_init = 320000, tc_after = 1000000 (TD for the first million games, then TC)
+
+The budget of `learn` counts training games. Every 1,000 games it reports the average score of
+those games, the share reaching 2048 ... 32768 (the paper's learning curve), their average length
+in moves and the training moves per second. With `threads` > 1, that many threads train the one
+network at once (shared weights, no locks: faster on two cores, no longer bit-reproducible); for
+independent runs on both cores, run two seeds (`gridworlds run ... --seeds 0-1`).
+
+`expectimax` plays a trained `ntuple` checkpoint with a deeper search and learns nothing.
+
+Checkpoints: the weights as .npy beside agent.json (and, during TC, its two accumulator tables), so
+a 4x6 network is a 256 MiB file; loading reads each table once into its final array.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridworlds import atomic
+from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.game2048 import ntuple_network as nt
+from gridworlds.agents.game2048.greedy import observation_to_board
+from gridworlds.agents.simple import UntrainedAgent
+from gridworlds.engines.rng import seed_state
+from gridworlds.envs.checks import check_positive_int
+
+WORLD_ID = "gridworlds/2048-v0"
+REPORT_EVERY = 1000  # training games per learning-curve point
+MILESTONES = (2048, 4096, 8192, 16384, 32768)
+WEIGHTS, SUMS, MAGNITUDES, TRAINING = "weights.npy", "tc_sums.npy", "tc_magnitudes.npy", "training.json"
+
+
+def _tile_exponent(name: str, tile: Any) -> int:
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 4 or tile & (tile - 1):
+        raise ValueError(f"{name} must hold tile values (powers of two from 4 to 32768), got {tile!r}")
+    return int(math.log2(tile))
+
+
+def _nonnegative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _check_world(world_id: str) -> None:
+    if world_id != WORLD_ID:
+        raise ValueError(f"n-tuple agents play {WORLD_ID}, not {world_id}")
+
+
+def game_metrics(scores: np.ndarray, tops: np.ndarray) -> dict[str, float]:
+    """Average and best score and the share of games reaching each milestone tile."""
+    metrics = {"score_mean": float(scores.mean()), "score_max": float(scores.max())}
+    for tile in MILESTONES:
+        metrics[f"reached_{tile}"] = float((tops >= int(math.log2(tile))).mean())
+    return metrics
+
+
+class NTupleAgent:
+    """An n-tuple network valuing 2048 afterstates, trained by (optimistic) TD(0) and/or TC.
+
+    Parameters:
+        patterns: a preset ("4x6", "5x6", "6x6", "7x6", "8x6") or a list of hex cell strings
+            ("012345", cells row-major 0..f), all the same length.
+        stages: tiles at which a new weight set takes over (multistage), e.g. [16384]; [] for one.
+        alpha: the TD learning rate, split evenly over the features a board looks up (paper: 0.1).
+        v_init: optimistic initialisation, the value every board starts with (paper: 320000).
+        tc_after: training games after which learning switches from TD to TC (0: TC from the start;
+            None: never).
+        tc_alpha: the TC learning rate, split the same way (paper: 1.0).
+        threads: threads training the one network together.
+        depth, downgrading: how it plays (act and evaluation): expectimax plies (1 is greedy) and
+            tile-downgrading for boards holding a 32768.
+    """
+
+    name = "ntuple"
+    budget_unit = "game"
+
+    def __init__(
+        self,
+        world_id: str = WORLD_ID,
+        seed: int | None = None,
+        patterns: str | list[str] = "4x6",
+        stages: list[int] | tuple[int, ...] = (),
+        alpha: float = 0.1,
+        v_init: float = 0.0,
+        tc_after: int | None = None,
+        tc_alpha: float = 1.0,
+        threads: int = 1,
+        depth: int = 1,
+        downgrading: bool = False,
+    ):
+        _check_world(world_id)
+        self.world_id, self.seed = world_id, seed
+        self.patterns = patterns if isinstance(patterns, str) else list(patterns)
+        self.cells = nt.parse_patterns(patterns)
+        if not isinstance(stages, list | tuple):
+            raise ValueError(f"stages must be a list of tile values, e.g. [16384], got {stages!r}")
+        exponents = [_tile_exponent("stages", tile) for tile in stages]
+        if exponents != sorted(set(exponents)):
+            raise ValueError(f"stages must be ascending and distinct, got {list(stages)}")
+        self.stages = list(stages)
+        self.stage_exponents = (0, *exponents)
+        self.kernels = nt.kernels(self.cells, self.stage_exponents)
+        self.alpha, self.v_init = _nonnegative("alpha", alpha), _nonnegative("v_init", v_init)
+        self.tc_alpha = _nonnegative("tc_alpha", tc_alpha)
+        if tc_after is not None and (
+            isinstance(tc_after, bool) or not isinstance(tc_after, int) or tc_after < 0
+        ):
+            raise ValueError(f"tc_after must be None or a non-negative number of games, got {tc_after!r}")
+        self.tc_after = tc_after
+        self.threads = check_positive_int("threads", threads)
+        self.depth = check_positive_int("depth", depth)
+        if not isinstance(downgrading, bool):
+            raise ValueError(f"downgrading must be true or false, got {downgrading!r}")
+        self.downgrading = downgrading
+        self.env_kwargs: dict[str, Any] = {}
+        # The tables are allocated on first use, so that loading a checkpoint never holds two.
+        self.weights: np.ndarray | None = None
+        self.sums: np.ndarray | None = None  # TC's accumulators, from the switch to TC on
+        self.magnitudes: np.ndarray | None = None
+        self.games = 0
+        # One engine generator per training thread: thread t starts from seed_state(1000 * seed + t).
+        base = 1000 * (seed if seed is not None else int(np.random.default_rng().integers(2**31)))
+        self.rngs = [seed_state(base + t) for t in range(self.threads)]
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "patterns": self.patterns,
+            "stages": self.stages,
+            "alpha": self.alpha,
+            "v_init": self.v_init,
+            "tc_after": self.tc_after,
+            "tc_alpha": self.tc_alpha,
+            "threads": self.threads,
+            "depth": self.depth,
+            "downgrading": self.downgrading,
+        }
+
+    def table_shape(self) -> tuple[int, int, int]:
+        """(stages, patterns, 16^k): the shape of the weights, and of TC's accumulators."""
+        count, k = self.cells.shape
+        return len(self.stage_exponents), count, 16**k
+
+    def network(self) -> np.ndarray:
+        if self.weights is None:
+            self.weights = nt.new_weights(self.cells, len(self.stage_exponents), self.v_init)
+        return self.weights
+
+    # --- playing ---
+
+    def act(self, observation: Any, info: dict[str, Any]) -> int:
+        board = observation_to_board(observation)
+        if self.depth == 1:
+            action = self.kernels.best_move(self.network(), board, self.downgrading)[0]
+        else:
+            expectimax_move, _ = self.kernels.search
+            action, _ = expectimax_move(self.network(), board, self.depth, self.downgrading)
+        return max(int(action), 0)  # a finished game has no legal move; any action does
+
+    def play_episodes(self, seeds: np.ndarray) -> dict[str, np.ndarray]:
+        """Whole games in the engine, game k seeded as the env's reset(seed=seeds[k]) seeds it, so an
+        evaluation gets the games it would get through the env: arrays return, length, and the
+        last info's score and max_tile. The games are split over `threads`."""
+        rngs = np.array([seed_state(int(s)) for s in seeds], dtype=np.uint64)
+        n = len(rngs)
+        scores, tops, lengths = (np.zeros(n, dtype=np.int64) for _ in range(3))
+        weights = self.network()
+
+        def play(span: slice) -> None:
+            if self.depth == 1:
+                self.kernels.play_games(
+                    weights, rngs[span], self.downgrading, scores[span], tops[span], lengths[span]
+                )
+            else:
+                _, search_games = self.kernels.search
+                search_games(
+                    weights, rngs[span], self.depth, self.downgrading, scores[span], tops[span], lengths[span]
+                )
+
+        spans = _spans(n, self.threads)
+        with ThreadPoolExecutor(len(spans)) as pool:
+            list(pool.map(play, spans))
+        # Its moves are all legal, so the return is the score.
+        return {"return": scores, "length": lengths, "score": scores, "max_tile": np.left_shift(1, tops)}
+
+    # --- learning ---
+
+    def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
+        """Train for `budget` games; returns the last 1,000 games' metrics."""
+        weights = self.network()
+        metrics: dict[str, float] = {}
+        end = self.games + budget
+        with ThreadPoolExecutor(self.threads) as pool:
+            while self.games < end:
+                games = min(REPORT_EVERY - self.games % REPORT_EVERY, end - self.games)
+                coherence = self.tc_after is not None and self.games >= self.tc_after
+                if self.tc_after is not None and not coherence:
+                    games = min(games, self.tc_after - self.games)  # a chunk never crosses the switch
+                if coherence and self.sums is None:
+                    self.sums, self.magnitudes = np.zeros_like(weights), np.zeros_like(weights)
+                scores, tops, moves, seconds = self._train_chunk(pool, weights, games, coherence)
+                self.games += games
+                metrics = {
+                    **game_metrics(scores, tops),
+                    "moves_mean": moves / games,
+                    "moves_per_second": moves / seconds,
+                }
+                report = self.games % REPORT_EVERY == 0 or self.games == end
+                if report and callback is not None and callback(self.games, metrics) is False:
+                    break
+        return metrics
+
+    def _train_chunk(
+        self, pool: ThreadPoolExecutor, weights: np.ndarray, games: int, coherence: bool
+    ) -> tuple[np.ndarray, np.ndarray, int, float]:
+        scores, tops = np.zeros(games, dtype=np.int64), np.zeros(games, dtype=np.int64)
+        sums = self.sums if coherence else _UNUSED
+        magnitudes = self.magnitudes if coherence else _UNUSED
+        alpha = self.tc_alpha if coherence else self.alpha
+
+        def train(t: int, span: slice) -> int:
+            self.rngs[t], moves = self.kernels.train_games(
+                weights,
+                sums,
+                magnitudes,
+                alpha,
+                coherence,
+                span.stop - span.start,
+                self.rngs[t],
+                scores[span],
+                tops[span],
+            )
+            return moves
+
+        start = time.perf_counter()
+        spans = _spans(games, self.threads)
+        moves = sum(pool.map(train, range(len(spans)), spans))
+        return scores, tops, moves, time.perf_counter() - start
+
+    # --- checkpoints ---
+
+    def save(self, path: str | Path) -> None:
+        with atomic.directory(path) as tmp:
+            np.save(tmp / WEIGHTS, self.network())
+            if self.sums is not None:
+                np.save(tmp / SUMS, self.sums)
+                np.save(tmp / MAGNITUDES, self.magnitudes)
+            state = {"games": self.games, "rngs": [int(r) for r in self.rngs]}
+            (tmp / TRAINING).write_text(json.dumps(state))
+            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> NTupleAgent:
+        path = Path(path)
+        manifest = read_manifest(path)
+        agent = cls(world_id=manifest["world_id"], **manifest["params"])
+        agent.env_kwargs = manifest["env"]
+        agent.weights = _load_table(path / WEIGHTS, agent.table_shape())
+        if (path / SUMS).is_file():
+            agent.sums = _load_table(path / SUMS, agent.table_shape())
+            agent.magnitudes = _load_table(path / MAGNITUDES, agent.table_shape())
+        state = json.loads((path / TRAINING).read_text())
+        agent.games = state["games"]
+        agent.rngs = [np.uint64(r) for r in state["rngs"]]
+        return agent
+
+
+_UNUSED = np.zeros((1, 1, 1), dtype=np.float32)  # the TC tables train_games is passed during TD
+
+
+def _spans(count: int, parts: int) -> list[slice]:
+    """`count` games as at most `parts` contiguous, non-empty slices, one per thread."""
+    bounds = [count * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def _load_table(file: Path, shape: tuple[int, int, int]) -> np.ndarray:
+    """One set of tables, read straight into its array (np.load of a plain .npy allocates it once)."""
+    table = np.load(file)
+    if table.dtype != np.float32 or table.shape != shape:
+        raise ValueError(f"{file}: expected float32 tables of shape {shape}, got {table.dtype} {table.shape}")
+    return table
+
+
+class ExpectimaxAgent(NTupleAgent):
+    """A trained `ntuple` network played with a `depth`-ply expectimax over afterstates (with a
+    transposition cache) and, by default, tile-downgrading. It learns nothing.
+
+    Parameters: network, the checkpoint directory of an `ntuple` agent; depth; downgrading;
+    threads (games played at once in evaluations).
+    """
+
+    name = "expectimax"
+
+    def __init__(
+        self,
+        world_id: str = WORLD_ID,
+        seed: int | None = None,
+        *,
+        network: str,
+        depth: int = 2,
+        downgrading: bool = True,
+        threads: int = 1,
+    ):
+        if not isinstance(network, str) or not network or not Path(network).is_dir():
+            raise ValueError(f"network must be the checkpoint directory of an ntuple agent, got {network!r}")
+        atomic.recover_directory(network)
+        trained = read_manifest(network)
+        if trained["name"] != NTupleAgent.name:
+            raise ValueError(f"network {network!r} holds a {trained['name']!r} agent, not an ntuple one")
+        super().__init__(
+            world_id,
+            seed,
+            patterns=trained["params"]["patterns"],
+            stages=trained["params"]["stages"],
+            threads=threads,
+            depth=depth,
+            downgrading=downgrading,
+        )
+        self.weights = _load_table(Path(network) / WEIGHTS, self.table_shape())
+        self.network_path = network
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "network": self.network_path,
+            "depth": self.depth,
+            "downgrading": self.downgrading,
+            "threads": self.threads,
+        }
+
+    # An untrained agent's: learning does nothing, and a checkpoint holds only the parameters (the
+    # weights stay in the network's own checkpoint).
+    learn = UntrainedAgent.learn
+    save = UntrainedAgent.save
+    load = classmethod(UntrainedAgent.load.__func__)

@@ -1,0 +1,269 @@
+"""The voxels-design experiment at a smoke budget: every optimiser runs, files appear, resume keeps runs;
+the shared PPO controller runs too."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from gridworlds.agents import load_agent
+from gridworlds.agents.voxels.controllers import GaitSearch, controller_size, inherit_gait, optimise_gaits
+from gridworlds.agents.voxels.design.tree import DesignTree
+from gridworlds.engines.voxels.bodies import EXAMPLE_BODIES, body_from_text, random_body, read_body
+from gridworlds.runner.run import run_experiment
+from gridworlds.studies import voxels as voxels_study
+from gridworlds.studies.voxels import ScoredGaits
+
+SMOKE = """
+name = "voxels-design-smoke"
+[study]
+function = "gridworlds.studies.voxels:design_search"
+tasks = ["Walker-v0"]
+optimisers = ["random", "ga", "cem", "herd", "herd-flat", "herd-one-depth", "herd-tree"]
+seeds = [0]
+budget = 4000
+population = 4
+gait = { population = 4, generations = 2, horizon = 40 }
+final_gait = { population = 3, elites = 2, generations = 2, horizon = 60 }
+"""
+
+
+def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
+    path = tmp_path / "smoke.toml"
+    path.write_text(SMOKE)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    out = tmp_path / "runs" / "voxels-design-smoke"
+    names = voxels_study.OPTIMISERS
+    assert set(summary["best"]) == {f"Walker-v0-{name}-0" for name in names}
+    for name in summary["best"]:
+        result = json.loads((out / f"{name}.json").read_text())
+        assert result["rows"][-1]["env_steps"] >= 4000  # the budget is spent, whole generations
+        body = read_body(out / f"{name}.txt")  # a valid body file
+        # The final gait search: 3 x 2 rollouts of at most 60 steps of the best design, from the
+        # best gait its search found, whose best gait earned the final return.
+        assert 0 < result["final_env_steps"] <= 3 * 2 * 60
+        search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
+        final_gait, final, _ = optimise_gaits("Walker-v0", [body], search, initial=[result["gait"]])
+        assert final[0] == result["final"] and final_gait[0].tolist() == result["final_gait"]
+    final = list(csv.DictReader(io.StringIO((out / "final.csv").read_text())))
+    assert [row["optimiser"] for row in final] == list(names)
+    assert {f"Walker-v0-{row['optimiser']}-0": float(row["final"]) for row in final} == summary["final"]
+    assert (out / "progress.csv").exists() and (out / "best.png").exists()
+    again = run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
+    assert again["best"] == summary["best"]
+
+
+def test_each_design_inherits_the_gait_of_the_nearest_scored_design():
+    scored = ScoredGaits()
+    walker, muscle = body_from_text(EXAMPLE_BODIES["walker"]), body_from_text("HHHHH\n" * 5)
+    walker_gait = np.arange(controller_size(12), dtype=np.float64)
+    scored.add([walker, muscle], [walker_gait, np.full(controller_size(25), -1.0)], [1.0, 0.5])
+    np.testing.assert_array_equal(scored.gait_of(walker), walker_gait)  # its own
+    legless = walker.copy()
+    legless[4] = 0  # the walker without its bottom row: nearer the walker than the muscle
+    np.testing.assert_array_equal(scored.gait_of(legless), inherit_gait(walker, walker_gait, legless))
+    np.testing.assert_array_equal(scored.gait_of(muscle), np.full(controller_size(25), -1.0))
+    # Scored again with a better gait (as HERD's elites are), and again with a worse one: the best wins.
+    better_gait = walker_gait + 1
+    scored.add([walker, walker], [better_gait, walker_gait - 1], [2.0, 1.5])
+    np.testing.assert_array_equal(scored.gait_of(walker), better_gait)
+
+
+@pytest.mark.parametrize(("optimiser", "cluster_gaits"), [("herd", True), ("herd", False), ("ga", True)])
+def test_herds_robots_are_driven_cluster_by_cluster(monkeypatch, optimiser, cluster_gaits):
+    searches = []
+
+    def recording(task, bodies, config, initial=None, groups=None):
+        searches.append((bodies, groups))
+        return optimise_gaits(task, bodies, config, initial=initial, groups=groups)
+
+    monkeypatch.setattr(voxels_study, "optimise_gaits", recording)
+    search = {"population": 2, "elites": 1, "generations": 1, "horizon": 30}
+    params = {"population": 4, "budget": 1000, "controller": "gait", "inherit_gaits": True}
+    params |= {"cluster_gaits": cluster_gaits, "gait": search, "gait_horizons": {}, "final_gait": search}
+    voxels_study.design_run("Walker-v0", optimiser, 0, params)
+    *design_searches, final_search = searches
+    assert final_search[1] is None  # the final search: every actuator its own pair
+    levels = DesignTree((5, 5), seed=0).clusters
+    for bodies, groups in design_searches:
+        if optimiser == "ga" or not cluster_gaits:
+            assert groups is None
+            continue
+        for body, labels in zip(bodies, groups, strict=True):
+            # a level of the tree's clusters, with one material in each cluster: a coarse robot's
+            assert any(np.array_equal(labels, level) for level in levels)
+            for cluster in np.unique(labels):
+                assert len(np.unique(body[labels == cluster])) == 1
+    if optimiser == "herd" and cluster_gaits:
+        assert np.array_equal(design_searches[0][1][0], levels[0])  # the first robot: one cluster
+
+
+def test_without_inheritance_every_gait_search_starts_from_zeros(tmp_path):
+    path = tmp_path / "smoke.toml"
+    path.write_text(SMOKE)
+    settings = ['study.optimisers=["ga"]', "study.inherit_gaits=false"]
+    summary = run_experiment(path, overrides=settings, runs_dir=tmp_path / "runs")
+    result = json.loads((tmp_path / "runs" / "voxels-design-smoke" / "Walker-v0-ga-0.json").read_text())
+    body = read_body(tmp_path / "runs" / "voxels-design-smoke" / "Walker-v0-ga-0.txt")
+    search = GaitSearch(population=3, elites=2, generations=2, horizon=60, seed=0)
+    final = optimise_gaits("Walker-v0", [body], search)[1][0]
+    assert final == result["final"] == summary["final"]["Walker-v0-ga-0"]
+    with pytest.raises(ValueError, match="study.inherit_gaits must be true or false"):
+        run_experiment(path, overrides=["study.inherit_gaits=1"], runs_dir=tmp_path / "runs")
+
+
+GAIT_HORIZONS = """
+name = "voxels-design-horizons"
+[study]
+function = "gridworlds.studies.voxels:design_search"
+tasks = ["Walker-v0", "UpStepper-v0"]
+optimisers = ["random"]
+seeds = [0]
+budget = 1
+population = 2
+gait = { population = 2, elites = 1, generations = 1, horizon = 40 }
+final_gait = { population = 2, elites = 1, generations = 1, horizon = 10 }
+gait_horizons = { "UpStepper-v0" = 80 }
+"""
+
+
+def test_a_task_of_gait_horizons_is_scored_on_its_own_horizon(tmp_path):
+    path = tmp_path / "horizons.toml"
+    path.write_text(GAIT_HORIZONS)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    assert {task: gait["horizon"] for task, gait in summary["gait"].items()} == {
+        "Walker-v0": 40,
+        "UpStepper-v0": 80,
+    }
+    steps = {row["task"]: row["env_steps"] for row in summary["rows"]}
+    assert steps["Walker-v0"] == 2 * 2 * 40  # one generation: 2 designs x 2 gaits x 40 steps
+    assert 2 * 2 * 40 < steps["UpStepper-v0"] <= 2 * 2 * 80  # a flipped robot's episode ends early
+    path.write_text(GAIT_HORIZONS.replace('"UpStepper-v0" = 80', '"UpStepper-v9" = 80'))
+    with pytest.raises(ValueError, match=r"study.gait_horizons must be a table of positive integers keyed"):
+        run_experiment(path, runs_dir=tmp_path / "runs")
+
+
+def test_gait_horizons_may_name_a_task_the_run_leaves_out(tmp_path):
+    path = tmp_path / "horizons.toml"
+    path.write_text(GAIT_HORIZONS)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs", overrides=['study.tasks=["Walker-v0"]'])
+    assert {task: gait["horizon"] for task, gait in summary["gait"].items()} == {"Walker-v0": 40}
+
+
+SHARED_PPO = """
+name = "voxels-design-ppo-smoke"
+[study]
+function = "gridworlds.studies.voxels:design_search"
+tasks = ["Walker-v0"]
+optimisers = ["herd"]
+seeds = [0]
+budget = 300
+population = 3
+controller = "shared-ppo"
+[study.ppo]
+worlds = 3
+rollout = 8
+epochs = 1
+minibatches = 2
+width = 16
+heads = 2
+layers = 1
+horizon = 20
+steps_per_generation = 48
+"""
+
+
+def test_a_shared_policy_scores_the_designs_and_is_saved(tmp_path):
+    pytest.importorskip("torch")
+    from gridworlds.agents.voxels.policy import SharedPPO
+
+    path = tmp_path / "ppo.toml"
+    path.write_text(SHARED_PPO)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    out = tmp_path / "runs" / "voxels-design-ppo-smoke"
+    result = json.loads((out / "Walker-v0-herd-0.json").read_text())
+    # A generation: 48 training steps, then 3 designs x 20 steps of evaluation.
+    assert [row["env_steps"] for row in result["rows"]] == [108, 216, 324]
+    assert summary["controller"] == "shared-ppo" and summary["ppo"]["steps_per_generation"] == 48
+    read_body(out / "Walker-v0-herd-0.txt")
+    policy = load_agent(out / "Walker-v0-herd-0.policy")  # it shows the run's best design
+    assert isinstance(policy, SharedPPO) and policy.env_steps == 324 and policy.seed == 0
+    np.testing.assert_array_equal(policy.body, read_body(out / "Walker-v0-herd-0.txt"))
+
+
+GAIT_NOISE = """
+name = "voxels-gait-noise-smoke"
+[study]
+function = "gridworlds.studies.voxels:gait_noise"
+tasks = ["Walker-v0", "Flipper-v0"]
+designs = 3
+design_seed = 5
+seeds = [0, 1]
+gait = { population = 2, elites = 1, generations = 1, horizon = 10 }
+gait_horizons = { "Flipper-v0" = 12 }
+"""
+
+
+def test_ranks_share_the_mean_rank_among_ties():
+    np.testing.assert_array_equal(voxels_study.ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [3, 0, 3, 1, 3])
+    swapped = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]])  # d^2 = 1, 1, 0: 1 - 6 * 2 / (3 * 8)
+    assert voxels_study.rank_agreement(swapped) == pytest.approx(0.5)
+
+
+def test_gait_noise_scores_each_random_design_under_each_seed_and_resumes(tmp_path, monkeypatch):
+    path = tmp_path / "noise.toml"
+    path.write_text(GAIT_NOISE)
+    summary = run_experiment(path, runs_dir=tmp_path / "runs")
+    out = tmp_path / "runs" / "voxels-gait-noise-smoke"
+    rows = list(csv.DictReader(io.StringIO((out / "scores.csv").read_text())))
+    assert len(rows) == 2 * 3 * 2
+    rng = np.random.default_rng(5)
+    bodies = [random_body(rng) for _ in range(3)]
+    for task, horizon in (("Walker-v0", 10), ("Flipper-v0", 12)):
+        search = dict(population=2, elites=1, generations=1, horizon=horizon)
+        expected = np.array([optimise_gaits(task, bodies, GaitSearch(**search, seed=s))[1] for s in (0, 1)]).T
+        scores = np.array(
+            [
+                [float(r["score"]) for r in rows if r["task"] == task and r["design"] == str(d)]
+                for d in range(3)
+            ]
+        )
+        np.testing.assert_array_equal(scores, expected)
+        row = next(row for row in summary["rows"] if row["task"] == task)
+        assert row["within"] == pytest.approx(np.sqrt(((scores[:, 0] - scores[:, 1]) ** 2 / 2).mean()))
+        assert row["between"] == pytest.approx(np.std(scores.mean(axis=1), ddof=1))
+        by_rank = scores.argsort(axis=0).argsort(axis=0)  # no ties among these returns
+        assert row["rank_agreement"] == pytest.approx(np.corrcoef(by_rank.T)[0, 1])
+        best = scores[np.argmax(scores.mean(axis=1))]
+        assert (row["best_low"], row["best_high"]) == (best.min(), best.max())
+
+    def no_rollouts(*args, **kwargs):
+        raise AssertionError("resume scored a task again")
+
+    monkeypatch.setattr(voxels_study, "optimise_gaits", no_rollouts)
+    assert run_experiment(path, runs_dir=tmp_path / "runs", resume=True) == summary
+
+
+@pytest.mark.parametrize(
+    ("experiment", "setting", "message"),
+    [
+        (SHARED_PPO, "study.controller=ppo", r"study.controller must be one of \['gait', 'shared-ppo'\]"),
+        (SHARED_PPO, "study.ppo.learning_rate=-1.0", "study.ppo.learning_rate must be a positive number"),
+        (SHARED_PPO, "study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
+        (SHARED_PPO, "study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive"),
+        (SHARED_PPO, "study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
+        (SHARED_PPO, "study.final_gait.elites=20", "study.final_gait: need a population of at least 2 and 1"),
+        (GAIT_NOISE, "study.designs=1", "study.designs must be an integer of at least 2"),
+        (GAIT_NOISE, "study.seeds=[3]", "study.seeds must be an array of at least two distinct"),
+        (GAIT_NOISE, "study.seeds=[3, 3]", "study.seeds must be an array of at least two distinct"),
+        (GAIT_NOISE, "study.gait.population=1", "study.gait: need a population of at least 2"),
+        (GAIT_NOISE, "study.budget=5", "unknown field study.budget"),
+    ],
+)
+def test_bad_settings_are_named(tmp_path, experiment, setting, message):
+    path = tmp_path / "study.toml"
+    path.write_text(experiment)
+    with pytest.raises(ValueError, match=message):
+        run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")
