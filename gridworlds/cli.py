@@ -60,7 +60,10 @@ def _data(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from gridworlds.bench import run_world_bench
 
-    run_world_bench(args.world, quick=args.quick)
+    training = parse_key_values(args.set, "--set", "threads=2") if args.training else None
+    if args.set and not args.training:
+        raise ValueError("--set applies to --training only")
+    run_world_bench(args.world, quick=args.quick, training=training)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure a world's throughput and memory")
     bench.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
     bench.add_argument("--quick", action="store_true", help="shorter measurements")
+    bench.add_argument(
+        "--training",
+        action="store_true",
+        help="measure the world's learner's training speed instead (2048: n-tuple TD)",
+    )
+    bench.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a training-benchmark argument, e.g. --set games=10000 --set patterns=4x6 --set threads=2",
+    )
     bench.set_defaults(func=_bench)
     return parser
 

@@ -5,9 +5,11 @@ Benchmarks print figures; they assert nothing, since shared machines are too noi
 
 from __future__ import annotations
 
+import inspect
 import resource
 import time
 from collections.abc import Callable
+from typing import Any
 
 from gridworlds.registry import load, world
 
@@ -75,8 +77,24 @@ def pgx_random_play(env_id: str, batch: int, seconds: float) -> tuple[float, flo
     return steps_per_second, steps_per_second * games / played
 
 
-def run_world_bench(world_id: str, quick: bool = False) -> None:
+def run_world_bench(world_id: str, quick: bool = False, training: dict[str, Any] | None = None) -> None:
+    """Print `world_id`'s throughput benchmark; with `training` (its keyword arguments, possibly none),
+    the training-speed benchmark of the world's learner instead, where the world has one."""
     spec = world(world_id)
     if spec.bench is None:
         raise ValueError(f"{world_id} has no benchmark yet")
-    load(spec.bench)(quick=quick)
+    if training is None:
+        load(spec.bench)(quick=quick)
+        return
+    module = spec.bench.partition(":")[0]
+    try:
+        benchmark = load(f"{module}:training")
+    except AttributeError:
+        raise ValueError(f"{world_id} has no training benchmark; gridworlds/2048-v0 has one") from None
+    try:
+        inspect.signature(benchmark).bind(**training)
+    except TypeError as error:
+        raise ValueError(
+            f"--set: {error}; the training benchmark takes {inspect.signature(benchmark)}"
+        ) from None
+    benchmark(**training)

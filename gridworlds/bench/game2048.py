@@ -1,4 +1,6 @@
-"""2048 benchmark: engine, vector env and single env throughput, memory, and Pgx in the same run."""
+"""2048 benchmarks: engine, vector env and single env throughput, memory, and Pgx in the same run
+(`gridworlds bench gridworlds/2048-v0`); the n-tuple learner's training speed
+(`gridworlds bench gridworlds/2048-v0 --training`)."""
 
 from __future__ import annotations
 
@@ -109,3 +111,30 @@ def run(quick: bool = False) -> None:
         )
         rows.append(("engine / Pgx", f"{engine / pgx_moves:.1f}x", "same machine, same run"))
     print(format_table(rows, numbers=False))
+
+
+def training(games: int = 10_000, patterns: str = "4x6", threads: int = 1) -> None:
+    """Train a fresh `ntuple` agent with afterstate TD(0) (alpha 0.1 split over the features, 1-ply
+    greedy) and print, per 1,000 games, the average score, the share reaching 2048 and the training
+    moves/s. With threads > 1 the threads train the one network together (shared weights, no locks).
+    For reference, the authors' C++ (TDL2048+) trains 4x6 at 2.9M moves/s on one core of these
+    machines, 4.3M with two threads."""
+    from gridworlds.agents import make_agent
+
+    agent = make_agent("ntuple", "gridworlds/2048-v0", seed=0, patterns=patterns, threads=threads)
+    moves, seconds = 0.0, 0.0
+
+    def report(done: int, metrics: dict[str, float]) -> None:
+        nonlocal moves, seconds
+        chunk = metrics["moves_mean"] * 1000
+        moves, seconds = moves + chunk, seconds + chunk / metrics["moves_per_second"]
+        print(
+            f"{done:>8} {metrics['score_mean']:>9.0f} {metrics['reached_2048']:>9.1%} "
+            f"{metrics['moves_per_second'] / 1e6:>8.2f}M",
+            flush=True,
+        )
+
+    print(f"{patterns}, {threads} thread(s)")
+    print(f"{'games':>8} {'average':>9} {'2048 rate':>9} {'moves/s':>9}")
+    agent.learn(None, games, report)
+    print(f"overall {moves / seconds / 1e6:.2f}M training moves/s; peak memory {peak_rss_mib():.0f} MiB")
