@@ -10,7 +10,8 @@ import pytest
 from gridworlds.agents.voxels import controllers as vc
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxels.bodies import EXAMPLE_BODIES, actuator_cells, body_from_text, random_body
-from gridworlds.engines.voxels.tasks import TASKS, forward
+from gridworlds.engines.voxels.rewards import Forward
+from gridworlds.engines.voxels.tasks import TASKS
 from gridworlds.envs.voxels import VoxelEnv
 
 WALKER = body_from_text(EXAMPLE_BODIES["walker"])  # 12 actuators, 5 wide: its centre starts at x = 0.35
@@ -102,7 +103,7 @@ def test_batched_returns_equal_the_envs_summed_rewards(task):
 def test_a_finish_line_ends_a_world_and_its_counting(monkeypatch):
     # A finish line at x = 0.3: the walker (centre 0.35) is past it after its first step, the column
     # (centre 0.15) never gets there.
-    task = dataclasses.replace(TASKS["Walker-v0"], name="ShortWalker-v0", reward=forward(0.3, bonus=1.0))
+    task = dataclasses.replace(TASKS["Walker-v0"], name="ShortWalker-v0", reward=Forward(0.3, bonus=1.0))
     monkeypatch.setitem(TASKS, task.name, task)
     params, horizon = random_params(2, seed=2), 20
     returns, env_steps = vc.rollout_returns(task.name, [WALKER, COLUMN], params, horizon=horizon)

@@ -5,7 +5,8 @@ A task is data: the terrain and objects (pieces in world cells, one cell = one v
 y = 0 the bottom row), where the robot starts (its bottom-left voxel's cell), the episode length,
 the observation's blocks in order, and a reward function of the robot's (and box's) centre and the
 robot's orientation before and after a step, with per-episode counters (`state`, e.g. Flipper's
-whole turns). Lengths are in EvoGym's units (a voxel is 0.1, which its tasks call metres).
+whole turns; the rewards are in `voxels.rewards`). Lengths are in EvoGym's units (a voxel is 0.1,
+which its tasks call metres).
 
 Observation blocks: "vel" the robot's centre velocity (2); "ort" its orientation (1); "pos" its
 points relative to its centre, all x then all y (2 n); "box" the box's centre minus the robot's and
@@ -37,24 +38,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
-from gridworlds.engines import voxels as sim
-from gridworlds.engines.voxels import OBJECT, TERRAIN, UNSTABLE_PENALTY, Piece, Worlds
+from gridworlds.engines import voxels  # `advance` steps through the package: tests patch `voxels.step`
 from gridworlds.engines.voxels.bodies import FIXED, RIGID, SOFT
-
-
-class Measures(NamedTuple):
-    """What rewards read, each [N, ...], before and after one step."""
-
-    robot: np.ndarray  # [N, 2] the robot's centre
-    box: np.ndarray | None  # [N, 2] the box's centre, for tasks with a box
-    orientation: np.ndarray  # [N]
-
-
-Reward = Callable[[Measures, Measures, dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+from gridworlds.engines.voxels.measures import centre, orientation
+from gridworlds.engines.voxels.physics import UNSTABLE_PENALTY
+from gridworlds.engines.voxels.rewards import (
+    Forward,
+    Measures,
+    Push,
+    Reward,
+    Towards,
+    WithFallEnd,
+    WithFlipPenalty,
+    carry,
+    carry_to_table,
+    flip,
+    jump,
+    throw,
+)
+from gridworlds.engines.voxels.world import OBJECT, TERRAIN, Piece, Worlds
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,6 @@ class Task:
     observation: tuple[str, ...]
     reward: Reward  # (before, after, state) -> (reward [N], terminated [N]); state persists per episode
     state: tuple[str, ...] = field(default=())  # names of per-world counters the reward keeps
-
-
-# EvoGym ends a flipped or fallen robot's episode with the same -3 as an unstable one.
-FAILURE_PENALTY = UNSTABLE_PENALTY
 
 
 # --- worlds ---
@@ -109,132 +110,9 @@ def box(width: int, height: int, material: int, x: int, y: int) -> Piece:
     return Piece(np.full((height, width), material), x, y, OBJECT)
 
 
-# --- rewards ---
-
-
-def finish_line(after: Measures, finish: float | None, bonus: float, axis: int = 0):
-    """(bonus [N], done [N]): `bonus` and the end once the robot's centre passes `finish` along
-    `axis` (None: no finish line)."""
-    done = np.zeros(len(after.robot), np.bool_) if finish is None else after.robot[:, axis] > finish
-    return bonus * done, done
-
-
-def forward(finish: float | None, bonus: float, axis: int = 0) -> Reward:
-    """The robot's move along `axis` (0: x, to the right; 1: y, up); `bonus` and the end once its
-    centre passes `finish` along that axis."""
-
-    def reward(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-        extra, done = finish_line(after, finish, bonus, axis)
-        return after.robot[:, axis] - before.robot[:, axis] + extra, done
-
-    return reward
-
-
-def with_flip_penalty(reward: Reward, low: float, high: float) -> Reward:
-    """-3 and the end when the robot's orientation is within (low, high): it lies on its back."""
-
-    def flipped(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-        r, done = reward(before, after, state)
-        over = (after.orientation > low) & (after.orientation < high)
-        return r + FAILURE_PENALTY * over, done | over
-
-    return flipped
-
-
-def with_fall_end(reward: Reward, below: float) -> Reward:
-    """-3 and the end when the robot's centre drops below y = `below`: it fell off the platforms."""
-
-    def fell(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-        r, done = reward(before, after, state)
-        down = after.robot[:, 1] < below
-        return r + FAILURE_PENALTY * down, done | down
-
-    return fell
-
-
-def closer(target: float | np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """How much nearer `target` a coordinate came in one step: |target - before| - |target - after|."""
-    return np.abs(target - before) - np.abs(target - after)
-
-
-def dropped(before: Measures, after: Measures, threshold: float | np.ndarray) -> np.ndarray:
-    """EvoGym's penalty for dropping the box: 10 times its rise (negative as it falls), counted
-    only while its centre is below `threshold`."""
-    rise = after.box[:, 1] - before.box[:, 1]
-    return np.where(after.box[:, 1] < threshold, 10.0 * rise, 0.0)
-
-
-def push(finish: float) -> Reward:
-    """EvoGym's PackageBase reward (Pusher-v0, v1): 0.75 of the box's forward move, 0.5 of the
-    robot's, plus how much the gap in x between them shrank; the drop penalty below y = 0 (which
-    the ground makes all but impossible); +1 and the end once the robot passes `finish`."""
-
-    def reward(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-        r = 0.75 * (after.box[:, 0] - before.box[:, 0]) + 0.5 * (after.robot[:, 0] - before.robot[:, 0])
-        r = r + closer(0.0, before.robot[:, 0] - before.box[:, 0], after.robot[:, 0] - after.box[:, 0])
-        r = r + dropped(before, after, 0.0)
-        extra, done = finish_line(after, finish, 1.0)
-        return r + extra, done
-
-    return reward
-
-
-def towards(x: float, y: float) -> Reward:
-    """How much nearer the point (x, y) the robot's centre came, in x plus in y (the Balancers)."""
-
-    def reward(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-        r = closer(x, before.robot[:, 0], after.robot[:, 0])
-        r = r + closer(y, before.robot[:, 1], after.robot[:, 1])
-        return r, np.zeros(len(r), np.bool_)
-
-    return reward
-
-
-def carry(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-    """Carrier-v0: half the box's and half the robot's forward move; the drop penalty below
-    y = 0.3 (the box has slid off the robot's back); +1 and the end past x = 9.9."""
-    r = 0.5 * (after.box[:, 0] - before.box[:, 0]) + 0.5 * (after.robot[:, 0] - before.robot[:, 0])
-    extra, done = finish_line(after, 9.9, 1.0)
-    return r + dropped(before, after, 0.3) + extra, done
-
-
-def carry_to_table(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-    """Carrier-v1 as EvoGym's code runs it: it computes the box's approach to x = 4.85 (the table)
-    and then overwrites it, so only the robot's approach to x = 4.0 counts; the drop penalty below
-    y = 0.6 (the shelf's height), 0.4 once the box is past x = 2.0 (down the step). No end."""
-    r = closer(4.0, before.robot[:, 0], after.robot[:, 0])
-    threshold = np.where(after.box[:, 0] > 2.0, 0.4, 0.6)
-    return r + dropped(before, after, threshold), np.zeros(len(r), np.bool_)
-
-
-def throw(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-    """Thrower-v0: the box's forward move, less a quarter of the robot's (so it throws rather than
-    carries); EvoGym flips the robot term's sign while the robot's centre is left of x = 0."""
-    penalty = 0.25 * (before.robot[:, 0] - after.robot[:, 0])
-    penalty = np.where(after.robot[:, 0] < 0, -penalty, penalty)
-    r = after.box[:, 0] - before.box[:, 0] + penalty
-    return r, np.zeros(len(r), np.bool_)
-
-
-def jump(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-    """Jumper-v0: 10 times the rise of the robot's centre, less 5 times its sideways move."""
-    d = after.robot - before.robot
-    return 10.0 * d[:, 1] - 5.0 * np.abs(d[:, 0]), np.zeros(len(d), np.bool_)
-
-
-def flip(before: Measures, after: Measures, state: dict[str, np.ndarray]):
-    """Flipper-v0: the counter-clockwise rotation, unwrapped. Orientation lives in [0, 2 pi), so a
-    step from near 2 pi to near 0 is a whole turn more (and the reverse a whole turn less), counted
-    in state["num_flips"]; the end (no bonus) once the robot's centre is left of x = 0.1."""
-    flips = state["num_flips"]
-    start = 2 * math.pi * flips + before.orientation
-    flips -= ((before.orientation < math.pi / 3) & (after.orientation > 5 * math.pi / 3)).astype(np.float64)
-    flips += ((before.orientation > 5 * math.pi / 3) & (after.orientation < math.pi / 3)).astype(np.float64)
-    end = 2 * math.pi * flips + after.orientation
-    return end - start, after.robot[:, 0] < 0.1
-
-
 # --- the tasks ---
+#
+# A task's world is a module-level function (not an anonymous one), so that tasks pickle.
 
 TASKS: dict[str, Task] = {}
 
@@ -252,14 +130,19 @@ TRAVERSE_OBS = ("vel", "ort", "pos", "floor:5")
 PACKAGE_OBS = ("vel", "box", "pos")
 
 
+def flat_track() -> list[Piece]:
+    """Walker-v0: flat ground 100 wide."""
+    return [flat_ground(100)]
+
+
 register(
     Task(
         name="Walker-v0",
         horizon=500,
         robot_at=(1, 1),
-        world=lambda: [flat_ground(100)],
+        world=flat_track,
         observation=("vel", "pos"),
-        reward=forward(finish=9.9, bonus=1.0),
+        reward=Forward(finish=9.9, bonus=1.0),
     )
 )
 
@@ -283,17 +166,24 @@ register(
         robot_at=(2, 5),
         world=soft_bridge,
         observation=("vel", "ort", "pos"),
-        reward=forward(finish=6.0, bonus=1.0),
+        reward=Forward(finish=6.0, bonus=1.0),
     )
 )
 
 # The package tasks: a 3x2 box, first among the objects.
+
+
+def soft_box_on_robot() -> list[Piece]:
+    """Carrier-v0: a soft box resting on a 5-tall robot, over flat ground."""
+    return [box(3, 2, SOFT, 3, 6), flat_ground(100)]
+
+
 register(
     Task(
         name="Carrier-v0",
         horizon=500,
         robot_at=(1, 1),
-        world=lambda: [box(3, 2, SOFT, 3, 6), flat_ground(100)],  # the box rests on a 5-tall robot
+        world=soft_box_on_robot,
         observation=PACKAGE_OBS,
         reward=carry,
     )
@@ -317,14 +207,25 @@ register(
     )
 )
 
+
+def soft_box_ahead() -> list[Piece]:
+    """Pusher-v0: a soft box 2 voxels ahead of a 5-wide robot, on flat ground."""
+    return [box(3, 2, SOFT, 8, 1), flat_ground(100)]
+
+
+def rigid_box_behind() -> list[Piece]:
+    """Pusher-v1: a rigid box behind the robot, on flat ground."""
+    return [box(3, 2, RIGID, 8, 1), flat_ground(100)]
+
+
 register(
     Task(
         name="Pusher-v0",
         horizon=500,
         robot_at=(1, 1),
-        world=lambda: [box(3, 2, SOFT, 8, 1), flat_ground(100)],  # 2 voxels ahead of a 5-wide robot
+        world=soft_box_ahead,
         observation=PACKAGE_OBS,
-        reward=push(finish=9.9),
+        reward=Push(finish=9.9),
     )
 )
 
@@ -333,32 +234,57 @@ register(
         name="Pusher-v1",
         horizon=600,
         robot_at=(13, 1),
-        world=lambda: [box(3, 2, RIGID, 8, 1), flat_ground(100)],  # the box is behind the robot
+        world=rigid_box_behind,
         observation=PACKAGE_OBS,
-        reward=push(finish=6.9),
+        reward=Push(finish=6.9),
     )
 )
+
+
+def box_and_hills() -> list[Piece]:
+    """Thrower-v0: a soft box 1 voxel above a 5-tall robot (it drops onto it), and ground that
+    rises in steps ahead."""
+    return [box(3, 2, SOFT, 3, 7), columns(raised(70, {10: 3, 14: 4, 18: 5, 23: 7, 28: 8, 39: 10, 69: 10}))]
+
 
 register(
     Task(
         name="Thrower-v0",
         horizon=300,
         robot_at=(1, 1),
-        world=lambda: [  # the box starts 1 voxel above a 5-tall robot and drops onto it
-            box(3, 2, SOFT, 3, 7),
-            columns(raised(70, {10: 3, 14: 4, 18: 5, 23: 7, 28: 8, 39: 10, 69: 10})),
-        ],
+        world=box_and_hills,
         observation=PACKAGE_OBS,
         reward=throw,
     )
 )
+
+
+def walled_floor() -> list[Piece]:
+    """Jumper-v0: flat ground 60 wide between walls 8 high."""
+    return [columns(raised(60, {0: 8, 59: 8}))]
+
+
+def flipper_floor() -> list[Piece]:
+    """Flipper-v0: flat ground 70 wide."""
+    return [flat_ground(70)]
+
+
+def low_pole() -> list[Piece]:
+    """Balancer-v0: walls 5 high at both ends of ground 30 wide, a 1-wide pole 3 high at x = 17."""
+    return [columns(raised(30, {0: 5, 17: 3, 29: 5}))]
+
+
+def tall_pole() -> list[Piece]:
+    """Balancer-v1: as Balancer-v0's, with the pole 4 high."""
+    return [columns(raised(30, {0: 5, 17: 4, 29: 5}))]
+
 
 register(
     Task(
         name="Jumper-v0",
         horizon=500,
         robot_at=(32, 1),
-        world=lambda: [columns(raised(60, {0: 8, 59: 8}))],
+        world=walled_floor,
         observation=("vel", "pos", "floor:2"),
         reward=jump,
     )
@@ -369,7 +295,7 @@ register(
         name="Flipper-v0",
         horizon=600,
         robot_at=(60, 1),
-        world=lambda: [flat_ground(70)],
+        world=flipper_floor,
         observation=("ort", "pos"),
         reward=flip,
         state=("num_flips",),
@@ -381,9 +307,9 @@ register(
         name="Balancer-v0",
         horizon=600,
         robot_at=(15, 3),  # on top of the 1-wide pole at x = 17
-        world=lambda: [columns(raised(30, {0: 5, 17: 3, 29: 5}))],
+        world=low_pole,
         observation=("ort", "pos"),
-        reward=towards(1.7, 0.5),
+        reward=Towards(1.7, 0.5),
     )
 )
 
@@ -392,9 +318,9 @@ register(
         name="Balancer-v1",
         horizon=600,
         robot_at=(10, 1),  # on the floor beside a taller pole: it must get up there
-        world=lambda: [columns(raised(30, {0: 5, 17: 4, 29: 5}))],
+        world=tall_pole,
         observation=("ort", "pos"),
-        reward=towards(1.75, 0.6),
+        reward=Towards(1.75, 0.6),
     )
 )
 
@@ -415,20 +341,29 @@ register(
         robot_at=(1, 1),
         world=pipe,
         observation=("vel", "pos"),
-        reward=forward(finish=8.6, bonus=1.0, axis=1),
+        reward=Forward(finish=8.6, bonus=1.0, axis=1),
     )
 )
+
+
+def stairs_up() -> list[Piece]:
+    """UpStepper-v0: a flat run, then treads 9 to 4 wide rising one voxel each."""
+    return [columns(runs((20, 1), (9, 2), (7, 3), (6, 4), (5, 5), (4, 6), (4, 7), (6, 8), (9, 9)))]
+
+
+def stairs_down() -> list[Piece]:
+    """DownStepper-v0: a top tread 21 wide (top 1.0), then treads falling one voxel each."""
+    return [columns(runs((21, 10), (8, 9), (7, 8), (6, 7), (6, 6), (5, 5), (5, 4), (4, 3), (4, 2), (9, 1)))]
+
 
 register(
     Task(
         name="UpStepper-v0",
         horizon=600,
         robot_at=(1, 1),
-        world=lambda: [
-            columns(runs((20, 1), (9, 2), (7, 3), (6, 4), (5, 5), (4, 6), (4, 7), (6, 8), (9, 9)))
-        ],
+        world=stairs_up,
         observation=TRAVERSE_OBS,
-        reward=with_flip_penalty(forward(finish=6.9, bonus=2.0), *ON_ITS_BACK_WIDE),
+        reward=WithFlipPenalty(Forward(finish=6.9, bonus=2.0), *ON_ITS_BACK_WIDE),
     )
 )
 
@@ -437,11 +372,9 @@ register(
         name="DownStepper-v0",
         horizon=500,
         robot_at=(1, 11),  # 1 voxel above the top tread: it drops at the start
-        world=lambda: [
-            columns(runs((21, 10), (8, 9), (7, 8), (6, 7), (6, 6), (5, 5), (5, 4), (4, 3), (4, 2), (9, 1)))
-        ],
+        world=stairs_down,
         observation=TRAVERSE_OBS,
-        reward=with_flip_penalty(forward(finish=7.4, bonus=2.0), *ON_ITS_BACK),
+        reward=WithFlipPenalty(Forward(finish=7.4, bonus=2.0), *ON_ITS_BACK),
     )
 )
 
@@ -460,7 +393,7 @@ register(
         robot_at=(2, 1),
         world=bumps,
         observation=TRAVERSE_OBS,
-        reward=with_flip_penalty(forward(finish=7.9, bonus=2.0), *ON_ITS_BACK),
+        reward=WithFlipPenalty(Forward(finish=7.9, bonus=2.0), *ON_ITS_BACK),
     )
 )
 
@@ -470,14 +403,31 @@ ROUGH_HEIGHTS = [
     2, 3, 4, 4, 2, 3, 4, 3, 4, 4, 4, 2, 3, 4, 5, 4, 3, 4, 3, 3, 3, 2, 2, 3, 4, 3, 2, 3, 10, 10,
 ]  # fmt: skip
 
+
+def rough_ground() -> list[Piece]:
+    """ObstacleTraverser-v1: the columns of ROUGH_HEIGHTS."""
+    return [columns(ROUGH_HEIGHTS)]
+
+
+def hurdles() -> list[Piece]:
+    """Hurdler-v0: hurdles 2 and 3 high on flat ground 70 wide, a wall 6 high at the end."""
+    return [columns(raised(70, {12: 2, 28: 2, 45: 2, 20: 3, 36: 3, 37: 3, 52: 3, 58: 3, 69: 6}))]
+
+
+def gapped_platforms() -> list[Piece]:
+    """GapJumper-v0: five platforms (top 0.6) with 5-voxel gaps and nothing below but the ground
+    plane."""
+    return [platform(a, b, 5) for a, b in ((0, 19), (25, 34), (40, 49), (55, 64), (70, 79))]
+
+
 register(
     Task(
         name="ObstacleTraverser-v1",
         horizon=1000,
         robot_at=(2, 4),
-        world=lambda: [columns(ROUGH_HEIGHTS)],
+        world=rough_ground,
         observation=TRAVERSE_OBS,
-        reward=forward(finish=5.9, bonus=2.0),  # EvoGym has no flip check here
+        reward=Forward(finish=5.9, bonus=2.0),  # EvoGym has no flip check here
     )
 )
 
@@ -486,9 +436,9 @@ register(
         name="Hurdler-v0",
         horizon=1000,
         robot_at=(2, 4),  # 3 voxels above the ground: it drops at the start
-        world=lambda: [columns(raised(70, {12: 2, 28: 2, 45: 2, 20: 3, 36: 3, 37: 3, 52: 3, 58: 3, 69: 6}))],
+        world=hurdles,
         observation=TRAVERSE_OBS,
-        reward=with_flip_penalty(forward(finish=None, bonus=0.0), *ON_ITS_BACK),
+        reward=WithFlipPenalty(Forward(finish=None, bonus=0.0), *ON_ITS_BACK),
     )
 )
 
@@ -497,10 +447,9 @@ register(
         name="GapJumper-v0",
         horizon=1000,
         robot_at=(1, 6),
-        # Five platforms (top 0.6) with 5-voxel gaps and nothing below but the ground plane.
-        world=lambda: [platform(a, b, 5) for a, b in ((0, 19), (25, 34), (40, 49), (55, 64), (70, 79))],
+        world=gapped_platforms,
         observation=TRAVERSE_OBS,
-        reward=with_fall_end(forward(finish=None, bonus=0.0), below=0.4),
+        reward=WithFallEnd(Forward(finish=None, bonus=0.0), below=0.4),
     )
 )
 
@@ -515,14 +464,20 @@ FLOATING_PLATFORMS = (
     (81, 90, 3),
 )
 
+
+def floating_platforms() -> list[Piece]:
+    """PlatformJumper-v0: the platforms of FLOATING_PLATFORMS."""
+    return [platform(a, b, row) for a, b, row in FLOATING_PLATFORMS]
+
+
 register(
     Task(
         name="PlatformJumper-v0",
         horizon=1000,
         robot_at=(1, 6),
-        world=lambda: [platform(a, b, row) for a, b, row in FLOATING_PLATFORMS],
+        world=floating_platforms,
         observation=TRAVERSE_OBS,
-        reward=with_flip_penalty(with_fall_end(forward(finish=None, bonus=0.0), below=0.4), *ON_ITS_BACK),
+        reward=WithFlipPenalty(WithFallEnd(Forward(finish=None, bonus=0.0), below=0.4), *ON_ITS_BACK),
     )
 )
 
@@ -549,7 +504,7 @@ register(
         robot_at=(1, 9),
         world=block_soup,
         observation=TRAVERSE_OBS,
-        reward=forward(finish=5.9, bonus=2.0),  # EvoGym has no flip check here
+        reward=Forward(finish=5.9, bonus=2.0),  # EvoGym has no flip check here
     )
 )
 
@@ -566,9 +521,9 @@ def box_piece(task: Task, worlds: Worlds) -> int:
 def measure(worlds: Worlds, box: int) -> Measures:
     """What rewards read, each world with its own robot's points (robots may differ)."""
     return Measures(
-        robot=sim.centre(worlds, 0),
-        box=sim.centre(worlds, box) if box >= 0 else None,
-        orientation=sim.orientation(worlds, 0),
+        robot=centre(worlds, 0),
+        box=centre(worlds, box) if box >= 0 else None,
+        orientation=orientation(worlds, 0),
     )
 
 
@@ -577,7 +532,7 @@ def advance(
 ) -> tuple[Measures, np.ndarray, np.ndarray, np.ndarray]:
     """One control step of every world: (measures after, reward, terminated, unstable), each [N].
     An unstable step (undone by the simulator) adds -3 to the task's reward and ends the episode."""
-    unstable = sim.step(worlds, actions)
+    unstable = voxels.step(worlds, actions)
     after = measure(worlds, box)
     reward, terminated = task.reward(before, after, state)
     reward = np.where(unstable, reward + UNSTABLE_PENALTY, reward)
