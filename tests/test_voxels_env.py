@@ -69,6 +69,17 @@ def test_reward_is_the_forward_move_and_the_horizon_truncates():
     assert info["distance"] == pytest.approx(total)
 
 
+def test_a_horizon_argument_truncates_sooner():
+    env = VoxelEnv(body=STRIP, horizon=3)
+    env.reset()
+    assert [env.step(np.ones(3))[3] for _ in range(3)] == [False, False, True]
+    vector = VoxelVectorEnv(num_envs=2, body=STRIP, horizon=3)
+    vector.reset()
+    assert [vector.step(np.ones((2, 3)))[3].tolist() for _ in range(3)][-1] == [True, True]
+    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+        VoxelEnv(horizon=0)
+
+
 def test_the_vector_env_steps_like_single_envs_and_resets_after_the_end():
     vector = VoxelVectorEnv(num_envs=3, body=STRIP)
     singles = [VoxelEnv(body=STRIP) for _ in range(3)]

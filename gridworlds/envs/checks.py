@@ -60,6 +60,13 @@ def check_discrete_action(action: Any, n: int) -> int:
     return int(action)
 
 
+def require_reset(needed: bool) -> None:
+    """Every env's answer to a step with no episode under way (before the first reset(), or after a
+    termination or truncation): one RuntimeError with one message, whatever the world."""
+    if needed:
+        raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
+
+
 def check_seed(seed: Any) -> int | None:
     """None or a non-negative integer (Python or numpy)."""
     if seed is None:

@@ -17,6 +17,7 @@ from gridworlds.envs.checks import (
     check_seed,
     check_vector_actions,
     engine_seed,
+    require_reset,
     reset_vector_rngs,
     vector_seeds,
 )
@@ -95,9 +96,8 @@ class Game2048Env(ViewerRendering, gym.Env):
         return self._observe(), self._info(False)
 
     def step(self, action):
+        require_reset(self.legal == 0)  # no legal move: before the first reset, or the game is over
         action = check_discrete_action(action, engine.NUM_ACTIONS)
-        if self.legal == 0:
-            raise RuntimeError("step() called on a finished game; call reset() first")
         self.board, self.rng, reward, moved, self.legal = engine.step(self.board, self.rng, action)
         self.score += reward
         if not moved and self.illegal_action == "terminate":
@@ -175,6 +175,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.needs_reset = np.zeros(n, dtype=bool)
         self._grids = np.zeros((n, 4, 4), dtype=np.int8)
         self._renderer = None
+        self.started = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         seeds = vector_seeds(seed, self.num_envs)
@@ -184,9 +185,11 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.scores[:] = 0
         self.lengths[:] = 0
         self.needs_reset[:] = False
+        self.started = True
         return self._observe(), self._info(np.zeros(self.num_envs, dtype=bool))
 
     def step(self, actions):
+        require_reset(not self.started)
         actions = check_vector_actions(actions, self.num_envs, engine.NUM_ACTIONS)
         restart = self.needs_reset
         rewards = np.empty(self.num_envs, dtype=np.int64)

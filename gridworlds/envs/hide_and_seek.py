@@ -9,7 +9,7 @@ import numpy as np
 from pettingzoo import ParallelEnv
 
 from gridworlds.engines import hide_and_seek as engine
-from gridworlds.envs.checks import check_choice, check_positive_int, check_seed, engine_seed
+from gridworlds.envs.checks import check_choice, check_positive_int, check_seed, engine_seed, require_reset
 from gridworlds.envs.rendering import ViewerRendering
 
 OBSERVATIONS = ("dict", "flat")
@@ -178,8 +178,7 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         return self._per_agent(observations), {agent: {} for agent in self.agents}
 
     def step(self, actions: dict[str, Any]):
-        if not self.agents:
-            raise RuntimeError("step() called on a finished episode; call reset() first")
+        require_reset(not self.agents)
         self._actions[0] = self._check_actions(actions)
         new = self._new_observations()
         try:

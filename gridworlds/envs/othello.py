@@ -18,6 +18,7 @@ from gridworlds.envs.checks import (
     check_seed,
     check_vector_actions,
     engine_seed,
+    require_reset,
     reset_vector_rngs,
     vector_seeds,
 )
@@ -83,6 +84,7 @@ class OthelloEnv(ViewerRendering, AECEnv):
         super().__init__()
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.possible_agents = list(AGENTS)
+        self.agents: list[str] = []  # until reset(): a step before it finds no agent to move
         self.observation_spaces = {
             agent: gym.spaces.Dict(
                 {
@@ -131,6 +133,8 @@ class OthelloEnv(ViewerRendering, AECEnv):
         }
 
     def step(self, action) -> None:
+        # No agents: before reset(), or both finished players have taken their None step.
+        require_reset(not self.agents)
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
@@ -231,8 +235,7 @@ class OthelloVsEnv(ViewerRendering, gym.Env):
         return planes(self.me, self.opp), self._info()
 
     def step(self, action):
-        if self.over:
-            raise RuntimeError("step() called on a finished game; call reset() first")
+        require_reset(self.over)
         action = check_discrete_action(action, engine.NUM_ACTIONS)
         if not self._mask()[action]:
             if self.illegal_action == "error":
@@ -321,6 +324,7 @@ class OthelloVsVectorEnv(gym.vector.VectorEnv):
         self.white = np.zeros(n, dtype=bool)
         self.opponent_last = np.full(n, -1, dtype=np.int64)
         self.needs_reset = np.zeros(n, dtype=bool)
+        self.started = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         seeds = vector_seeds(seed, self.num_envs)
@@ -329,9 +333,11 @@ class OthelloVsVectorEnv(gym.vector.VectorEnv):
         nothing = np.zeros(self.num_envs, dtype=bool)
         self._step(np.zeros(self.num_envs, dtype=np.int64), ~nothing, nothing)
         self.needs_reset[:] = False
+        self.started = True
         return self._observe(), self._info(nothing)
 
     def step(self, actions):
+        require_reset(not self.started)
         actions = check_vector_actions(actions, self.num_envs, engine.NUM_ACTIONS)
         restart = self.needs_reset.copy()
         illegal = ~restart & ~self._masks()[np.arange(self.num_envs), actions]

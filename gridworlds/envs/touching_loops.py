@@ -15,6 +15,7 @@ from gridworlds.envs.checks import (
     check_probability,
     check_seed,
     engine_seed,
+    require_reset,
 )
 from gridworlds.envs.rendering import ViewerRendering
 
@@ -43,12 +44,14 @@ class _LoopsField(ViewerRendering):
         self.steps = 0
         self.sweeps = 0
         self.last_cell: tuple[int, int] | None = None
+        self.started = False  # until reset() draws the first field
 
     def _new_field(self, seed: int | None) -> None:
         self.rng = engine_seed(seed, self.rng, self.np_random)
         self.rng = engine.random_field(self.rows, self.n, self.density, self.rng)
         self.steps = self.sweeps = 0
         self.last_cell = None
+        self.started = True
         self._refresh()
 
     def _refresh(self) -> None:
@@ -145,8 +148,7 @@ class TouchingLoopsEnv(_LoopsField, gym.Env):
         return self._observe(), self._info()
 
     def step(self, action):
-        if self.stable:
-            raise RuntimeError("step() called on a stable pattern; call reset() first")
+        require_reset(not self.started or self.stable)
         action = check_discrete_action(action, self.action_space.n)
         cells = self.n * self.n
         cell, value = action % cells, action // cells
@@ -208,8 +210,7 @@ class TouchingLoopsCAEnv(_LoopsField, gym.Env):
         return self._observe(), self._info()
 
     def step(self, action):
-        if self.stable:
-            raise RuntimeError("step() called on a stable pattern; call reset() first")
+        require_reset(not self.started or self.stable)
         noise = np.asarray(action, dtype=np.float64)
         if noise.shape != (1,) or not 0.0 <= noise[0] <= 1.0:
             raise ValueError(f"action must be a noise probability from 0 to 1 of shape (1,), got {action!r}")

@@ -16,7 +16,7 @@ from gymnasium.vector.vector_env import AutoresetMode
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxels import bodies, tasks
 from gridworlds.engines.voxels.tasks import TASKS, Measures, Task
-from gridworlds.envs.checks import check_choice, check_positive_int
+from gridworlds.envs.checks import check_choice, check_positive_int, require_reset
 from gridworlds.envs.rendering import ViewerRendering
 
 DEFAULT_BODY = "walker"
@@ -117,6 +117,10 @@ class VoxelTask:
         return kept
 
 
+def _check_horizon(horizon: Any) -> int | None:
+    return None if horizon is None else check_positive_int("horizon", horizon)
+
+
 def _check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
     actions = np.asarray(actions, dtype=np.float64)
     if actions.shape != shape:
@@ -144,14 +148,21 @@ class VoxelEnv(ViewerRendering, gym.Env):
     and terminates; the step is undone. Truncation at the task's horizon (Walker-v0: 500 steps).
 
     Arguments: `task`; `body` (None for the example walker, an array, a body's text or a body file);
-    `render_mode` ("rgb_array" or "human").
+    `horizon` (control steps before truncation; None: the task's own); `render_mode` ("rgb_array" or
+    "human").
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
 
-    def __init__(self, task: str = "Walker-v0", body: Any = None, render_mode: str | None = None):
+    def __init__(
+        self,
+        task: str = "Walker-v0",
+        body: Any = None,
+        horizon: int | None = None,
+        render_mode: str | None = None,
+    ):
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.core = VoxelTask(task, [resolve_body(body)])
+        self.core = VoxelTask(task, [resolve_body(body)], _check_horizon(horizon))
         self.world_id = f"gridworlds/{self.core.task.name}"
         self.action_space = gym.spaces.Box(
             engine.ACTION_LOW, engine.ACTION_HIGH, (self.core.actuators,), np.float64
@@ -160,6 +171,7 @@ class VoxelEnv(ViewerRendering, gym.Env):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), np.float64)
         self.last_action = np.ones(self.core.actuators)
         self.episode_return = 0.0
+        self.episode_over = True  # until reset()
 
     @property
     def worlds(self) -> engine.Worlds:
@@ -175,11 +187,14 @@ class VoxelEnv(ViewerRendering, gym.Env):
         self.core.reset(np.ones(1, np.bool_))
         self.last_action[:] = 1.0
         self.episode_return = 0.0
+        self.episode_over = False
         return self.core.observe()[0], {}
 
     def step(self, action):
+        require_reset(self.episode_over)
         action = _check_actions(action, self.action_space.shape)
         reward, terminated, truncated, unstable = self.core.step(action[None])
+        self.episode_over = bool(terminated[0] or truncated[0])
         self.last_action = np.clip(action, engine.ACTION_LOW, engine.ACTION_HIGH)
         self.episode_return += float(reward[0])
         w = self.core.worlds
@@ -217,11 +232,16 @@ class VoxelVectorEnv(gym.vector.VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
-        self, num_envs: int = 1, task: str = "Walker-v0", body: Any = None, render_mode: str | None = None
+        self,
+        num_envs: int = 1,
+        task: str = "Walker-v0",
+        body: Any = None,
+        horizon: int | None = None,
+        render_mode: str | None = None,
     ):
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.render_mode = check_choice("render_mode", render_mode, (None,))
-        self.core = VoxelTask(task, [resolve_body(body)] * self.num_envs)
+        self.core = VoxelTask(task, [resolve_body(body)] * self.num_envs, _check_horizon(horizon))
         self.single_action_space = gym.spaces.Box(
             engine.ACTION_LOW, engine.ACTION_HIGH, (self.core.actuators,), np.float64
         )
@@ -230,14 +250,17 @@ class VoxelVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.needs_reset = np.zeros(self.num_envs, np.bool_)
+        self.started = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         super().reset(seed=seed if not isinstance(seed, list) else seed[0])
         self.core.reset(np.ones(self.num_envs, np.bool_))
         self.needs_reset[:] = False
+        self.started = True
         return self.core.observe(), {}
 
     def step(self, actions):
+        require_reset(not self.started)
         actions = _check_actions(actions, self.action_space.shape)
         restart = self.needs_reset.copy()
         reward, terminated, truncated, unstable = self.core.step(actions)
