@@ -23,7 +23,7 @@ def tiles_of(board):
     return [[0 if e == 0 else 1 << int(e) for e in row] for row in grid]
 
 
-# --- a plain-Python reference of the rules, written from the spec, independent of the tables ---
+# --- a plain-Python reference of the rules, written from docs/2048.md, independent of the tables ---
 
 
 def reference_slide_left(row):

@@ -187,7 +187,7 @@ def test_downgrade_lowers_the_tiles_above_the_first_missing_value():
 
 
 def reference_expectimax(weights, kernels, board, depth, downgrading):
-    """The spec's recursion written plainly, without the cache."""
+    """The recursion of docs/2048.md written plainly, without the cache."""
 
     def leaf(b):
         return kernels.value(weights, nt.downgrade(b) if downgrading else b)

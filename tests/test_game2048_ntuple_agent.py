@@ -138,7 +138,7 @@ def test_expectimax_plays_a_trained_network_deeper_and_saves_only_its_parameters
     searcher.save(tmp_path / "search")
     assert [p.name for p in (tmp_path / "search").iterdir()] == ["agent.json"]
     again = load_agent(tmp_path / "search")
-    assert (again.depth, again.downgrading) == (2, True)
+    assert (again.config.depth, again.config.downgrading) == (2, True)
     observation = np.zeros((4, 4), dtype=np.int8)
     observation[0, :2] = 1
     assert again.act(observation, {}) in (0, 1, 2, 3)

@@ -66,7 +66,7 @@ def test_parameters_are_checked_by_name():
 
 
 def small_agent(**params):
-    defaults = {"arenas": 8, "epochs": 2, "minibatches": 2, "hidden": 16, "threads": 1}
+    defaults = {"arenas": 8, "n_epochs": 2, "minibatches": 2, "hidden": 16, "threads": 1}
     return make_agent("selfplay-ppo", QUADRANT, seed=3, **(defaults | params))
 
 
@@ -113,7 +113,7 @@ def test_a_team_learns_against_the_opponent_it_was_given(tmp_path):
     halves.learn(env, 8 * 20)
     halves.save(tmp_path / "checkpoint")
     resumed = load_agent(tmp_path / "checkpoint")
-    assert resumed.opponent == "fort"
+    assert resumed.config.opponent == "fort"
     resumed.learn(env, 8 * 20)
     for a, b in zip(straight.trainer.net.parameters(), resumed.trainer.net.parameters(), strict=True):
         assert torch.equal(a, b)

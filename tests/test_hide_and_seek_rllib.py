@@ -29,7 +29,7 @@ from gridworlds.engines.hide_and_seek import EPISODE_STATS  # noqa: E402
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
 HORIZON = 16
 # One iteration: 32 arena steps (two episodes of 16, 128 agent-steps), one epoch of one minibatch.
-TINY = {"train_batch_size": 32, "minibatch_size": 32, "num_epochs": 1, "hidden_sizes": [16]}
+TINY = {"train_batch_size": 32, "minibatch_size": 32, "n_epochs": 1, "hidden_sizes": [16]}
 BATCH = TINY["train_batch_size"]
 BUDGET = 2 * BATCH  # two iterations
 
@@ -71,12 +71,12 @@ def trained(local_ray):
         ("train_batch_size", 0),
         ("minibatch_size", 0),
         ("minibatch_size", 64),  # more than train_batch_size
-        ("num_epochs", 0),
-        ("lr", 0),
-        ("lr", "fast"),
+        ("n_epochs", 0),
+        ("learning_rate", 0),
+        ("learning_rate", "fast"),
         ("gamma", 1.5),
         ("gamma", 0),
-        ("entropy_coeff", -0.1),
+        ("ent_coef", -0.1),
         ("hidden_sizes", []),
         ("hidden_sizes", [16, 0]),
         ("seed", -1),

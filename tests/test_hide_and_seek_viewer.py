@@ -298,12 +298,12 @@ class Stub:
 def stubs(monkeypatch):
     """The agent name "stub" makes a Stub; returns the Stubs made."""
     Stub.instances = []
-    make = app.make_agent
+    player = app.player
     monkeypatch.setattr(
         app,
-        "make_agent",
-        lambda name, world_id, seed=None: (
-            Stub(world_id, seed) if name == "stub" else make(name, world_id, seed)
+        "player",
+        lambda spec, world_id, seed=None: (
+            (Stub(world_id, seed), {}) if spec == "stub" else player(spec, world_id, seed)
         ),
     )
     return Stub.instances

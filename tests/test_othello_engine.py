@@ -10,7 +10,7 @@ from gridworlds.engines.rng import seed_state
 DIRECTIONS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
-# --- a plain-Python reference of the rules on an 8x8 list, written from the spec ---
+# --- a plain-Python reference of the rules on an 8x8 list, written from the rules (docs/othello.md) ---
 
 
 def reference_flips(me, opp, square):

@@ -144,3 +144,16 @@ def test_bad_parameters_name_the_field(tmp_path):
     path.write_text(TINY.replace("heads = 2", "heads = 2, depth = 9"))
     with pytest.raises(ValueError, match="study.model"):
         run_experiment(path, runs_dir=tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "table"),
+    [("epochs", "n_epochs", "probe"), ("lr", "learning_rate", "probe"), ("lr", "learning_rate", "sae")],
+)
+def test_old_setting_names_ask_did_you_mean(tmp_path, old, new, table):
+    path = tmp_path / "old.toml"
+    path.write_text(TINY.replace(f"{table} = {{ ", f"{table} = {{ {old} = 1, "))
+    message = f"old.toml: study.{table}.{old} was renamed {new}: did you mean study.{table}.{new}?"
+    with pytest.raises(ValueError) as error:
+        run_experiment(path, runs_dir=tmp_path / "runs")
+    assert message in str(error.value)

@@ -58,7 +58,7 @@ def test_linear_probe_reads_separable_squares_and_nothing_from_shuffled_labels()
     weights -= weights.mean(2, keepdims=True)  # orthogonal to all-ones: layer norm keeps the classes apart
     x = rng.standard_normal((4000, d_model)).astype(np.float32)
     y = np.einsum("scd,nd->nsc", weights, x).argmax(2)
-    config = ProbeConfig(epochs=10, lr=3e-2)
+    config = ProbeConfig(n_epochs=10, learning_rate=3e-2)
 
     probe = train_probe(x[:train], y[:train], 3, config, seed=0)
     held_out = probe_accuracy(probe, x[train:], y[train:])
@@ -88,7 +88,7 @@ def test_mlp_probe_learns_xor_that_a_linear_probe_cannot():
     y = np.stack([x[:, pairs[s % 6][0]] * x[:, pairs[s % 6][1]] > 0 for s in range(64)], axis=1)
     accuracy = {}
     for hidden in (0, 64):
-        config = ProbeConfig(epochs=20, lr=1e-2, hidden=hidden, layer_norm=False)
+        config = ProbeConfig(n_epochs=20, learning_rate=1e-2, hidden=hidden, layer_norm=False)
         probe = train_probe(x[:3000], y[:3000], 2, config, seed=0)
         accuracy[hidden] = probe_accuracy(probe, x[3000:], y[3000:])["accuracy"]
     assert accuracy[0] < 0.6
@@ -99,7 +99,7 @@ def test_probe_directions_are_the_weights_read_from_the_layer_normed_vector():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((300, 12)).astype(np.float32)
     y = rng.integers(0, 3, (300, 64))
-    probe = train_probe(x, y, 3, ProbeConfig(epochs=2), seed=0)
+    probe = train_probe(x, y, 3, ProbeConfig(n_epochs=2), seed=0)
     directions = probe_directions(probe)
     assert directions.shape == (64, 3, 12)
     normed = torch.nn.functional.layer_norm(torch.as_tensor(x), (12,))
@@ -132,7 +132,9 @@ def signal():
 )
 def test_sae_recovers_a_known_sparse_dictionary(signal, tied, l1_coefficient, max_fvu):
     acts, dictionary = signal
-    config = SAEConfig(l1_coefficient=l1_coefficient, steps=3000, batch_size=256, lr=3e-3, tied=tied)
+    config = SAEConfig(
+        l1_coefficient=l1_coefficient, steps=3000, batch_size=256, learning_rate=3e-3, tied=tied
+    )
     sae, history = train_sae(acts[:6000], config)
     metrics = sae_metrics(sae, acts[6000:])
     assert metrics["fvu"] < max_fvu
@@ -175,7 +177,7 @@ def test_training_is_deterministic_under_its_seed(signal):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((200, 8)).astype(np.float32)
     y = rng.integers(0, 3, (200, 64))
-    config = ProbeConfig(hidden=16, epochs=2)
+    config = ProbeConfig(hidden=16, n_epochs=2)
     global_state = torch.random.get_rng_state()
     first, again, other = (train_probe(x, y, 3, config, seed=s) for s in (0, 0, 1))
     weights = [torch.cat([p.flatten() for p in probe.parameters()]) for probe in (first, again, other)]

@@ -53,13 +53,13 @@ def test_gae_stops_at_episode_ends_and_bootstraps_the_last_step():
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("epochs", 0, "epochs must be a positive integer, got 0"),
+        ("n_epochs", 0, "n_epochs must be a positive integer, got 0"),
         ("minibatches", True, "minibatches must be a positive integer, got True"),
         ("learning_rate", 0.0, "learning_rate must be a positive number, got 0.0"),
-        ("clip", "0.2", "clip must be a positive number, got '0.2'"),
+        ("clip_range", "0.2", "clip_range must be a positive number, got '0.2'"),
         ("gamma", 1.5, "gamma must be a number from 0 to 1, got 1.5"),
         ("gae_lambda", -0.1, "gae_lambda must be a number from 0 to 1"),
-        ("entropy", -0.01, "entropy must be a non-negative number, got -0.01"),
+        ("ent_coef", -0.01, "ent_coef must be a non-negative number, got -0.01"),
         ("value_coef", None, "value_coef must be a non-negative number, got None"),
     ],
 )
@@ -70,7 +70,7 @@ def test_ppo_settings_out_of_range_are_named(field, value, message):
 
 
 def test_minibatches_cover_each_epoch_once_in_equal_parts():
-    settings = PPOSettings(epochs=3, minibatches=4)
+    settings = PPOSettings(n_epochs=3, minibatches=4)
     batches = list(minibatches(10, settings, torch.Generator().manual_seed(0)))
     assert len(batches) == 12 and all(len(batch) == 2 for batch in batches)  # 10 // 4; 2 sit out
     for epoch in range(3):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gridworlds import atomic
-from gridworlds.agents import AGENTS, make_agent, read_manifest, write_manifest
+from gridworlds.agents import AGENTS, AgentBase, make_agent, read_manifest, write_manifest
 from gridworlds.cli import main
 from gridworlds.registry import PETTINGZOO_AEC, WORLDS, World
 from gridworlds.runner import evaluate, evaluate_command, run_experiment
@@ -61,7 +61,7 @@ class Crash(Exception):
     pass
 
 
-class CountingAgent:
+class CountingAgent(AgentBase):
     """Learns nothing but counts its steps; reports every `report_every`; crashes at `crash_at` if set."""
 
     name = "counting"
@@ -90,12 +90,8 @@ class CountingAgent:
             )
             (tmp / "steps.json").write_text(json.dumps(self.steps))
 
-    @classmethod
-    def load(cls, path):
-        manifest = read_manifest(path)
-        agent = cls(manifest["world_id"], **manifest["params"])
-        agent.steps = json.loads((Path(path) / "steps.json").read_text())
-        return agent
+    def restore(self, directory):
+        self.steps = json.loads((directory / "steps.json").read_text())
 
 
 @pytest.fixture
@@ -380,3 +376,16 @@ def test_agent_parameters_are_checked_when_the_file_loads(tmp_path):
     text = BASELINES.replace('name = "greedy"', 'name = "greedy"\nparams = { temprature = 2 }')
     with pytest.raises(ValueError, match=r"x.toml: agents.1.params do not fit agent 'greedy'"):
         load_experiment(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("lr", "learning_rate"), ("entropy", "ent_coef"), ("epochs", "n_epochs")]
+)
+def test_old_setting_names_of_agents_ask_did_you_mean(tmp_path, old, new):
+    text = BASELINES.replace('name = "greedy"', f'name = "sb3"\nparams = {{ {old} = 1 }}')
+    message = f"x.toml: agents.1.params.{old} was renamed {new}: did you mean agents.1.params.{new}?"
+    with pytest.raises(ValueError) as error:
+        load_experiment(write(tmp_path, text))
+    assert message in str(error.value)
+    with pytest.raises(ValueError, match=f"did you mean {new}"):
+        make_agent("sb3", WORLD, **{old: 1})

@@ -165,7 +165,7 @@ controller = "shared-ppo"
 [study.ppo]
 worlds = 3
 rollout = 8
-epochs = 1
+n_epochs = 1
 minibatches = 2
 width = 16
 heads = 2
@@ -254,6 +254,16 @@ def test_gait_noise_scores_each_random_design_under_each_seed_and_resumes(tmp_pa
         (SHARED_PPO, "study.ppo.gamma=2.0", "study.ppo.gamma must be a number from 0 to 1"),
         (SHARED_PPO, "study.ppo.steps_per_generation=0", "study.ppo.steps_per_generation must be a positive"),
         (SHARED_PPO, "study.ppo.seed=3", r"unknown field study.ppo.seed; the fields of study.ppo are"),
+        (
+            SHARED_PPO,
+            "study.ppo.entropy=0.1",
+            r"study.ppo.entropy was renamed ent_coef: did you mean study.ppo.ent_coef\?",
+        ),
+        (
+            SHARED_PPO,
+            "study.ppo.clip=0.1",
+            r"study.ppo.clip was renamed clip_range: did you mean study.ppo.clip_range\?",
+        ),
         (SHARED_PPO, "study.final_gait.elites=20", "study.final_gait: need a population of at least 2 and 1"),
         (GAIT_NOISE, "study.designs=1", "study.designs must be an integer of at least 2"),
         (GAIT_NOISE, "study.seeds=[3]", "study.seeds must be an array of at least two distinct"),

@@ -19,7 +19,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 def majority(body: np.ndarray, labels: np.ndarray) -> list[int]:
     """Each cluster's majority material, ties to the material earlier in (H, V, R, S, E): written
-    out plainly, as the spec states it."""
+    out plainly, as docs/voxels.md states it."""
     preference = [H_ACT, V_ACT, RIGID, SOFT, EMPTY]
     result = []
     for cluster in range(labels.max() + 1):

@@ -30,7 +30,7 @@ from gridworlds.runner.evaluate import evaluate  # noqa: E402
 
 WALKER = TASKS["Walker-v0"]
 WALKER_ID = "gridworlds/Walker-v0"
-TINY = {"worlds": 4, "rollout": 8, "epochs": 1, "minibatches": 2, "width": 16, "heads": 2, "layers": 1}
+TINY = {"worlds": 4, "rollout": 8, "n_epochs": 1, "minibatches": 2, "width": 16, "heads": 2, "layers": 1}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -65,7 +65,7 @@ def test_actuators_drive_their_own_axis_with_the_mean_of_neighbouring_actions():
     assert w.goal_length[0, shared] == pytest.approx(0.1 * 1.1)
 
 
-# EvoGym 2.0's behaviour, measured on these machines (../shared/specs/voxel-robots.md).
+# EvoGym 2.0's behaviour, measured on these machines (docs/voxels.md, reference numbers).
 
 
 def test_a_soft_block_dropped_from_two_voxels_lands_in_about_20_steps():

@@ -1,49 +1,56 @@
-"""The agent interface and the table of agent names.
+"""The table of agent names, and how a name or a checkpoint becomes an agent.
 
-Every agent, trained or not, answers the same four calls:
+Every agent, trained or not, answers the same calls (`base.Agent`):
 
     act(observation, info) -> action          # info may carry "action_mask"
     learn(env_or_data, budget, callback) -> dict[str, float]
+    bind(env, seat=None) -> agent              # before playing in env; most agents need nothing
     save(path) -> None                         # path is a directory, written atomically
     Agent.load(path) -> Agent
 
-A checkpoint directory holds `agent.json` (the agent's name, world, parameters, and the arguments
-of the world it learned on) beside the agent's own files, so `load_agent(path)` rebuilds any agent
-without being told its class, and viewers and evaluations play the world it was trained for.
-Agents are built with `make_agent(name, world_id, seed=..., **params)`.
+Agents are built with `make_agent(name, world_id, seed=..., **params)`, rebuilt from a checkpoint
+directory with `load_agent(path)` (which reads the agent's name from the checkpoint), and
+`player(name_or_checkpoint, world_id, seed)` does whichever of the two a command line asks for.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from gridworlds import atomic
+from gridworlds.agents.base import (
+    MANIFEST,
+    RENAMED_SETTINGS,
+    Agent,
+    AgentBase,
+    Callback,
+    check_setting_names,
+    open_checkpoint,
+    read_manifest,
+    write_manifest,
+)
 from gridworlds.registry import VOXEL_TASKS, load
 
-# Called by learners at their natural reporting points with the environment steps done so far and
-# the latest training metrics. Returning False asks the learner to stop early.
-Callback = Callable[[int, dict[str, float]], bool | None]
-
-
-@runtime_checkable
-class Agent(Protocol):
-    name: str
-    world_id: str
-
-    def act(self, observation: Any, info: dict[str, Any]) -> Any: ...
-
-    def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]: ...
-
-    def save(self, path: str | Path) -> None: ...
-
-    @classmethod
-    def load(cls, path: str | Path) -> Agent: ...
-
+__all__ = [
+    "AGENTS",
+    "MANIFEST",
+    "RENAMED_SETTINGS",
+    "Agent",
+    "AgentBase",
+    "Callback",
+    "agent_class",
+    "check_setting_names",
+    "load_agent",
+    "make_agent",
+    "names_checkpoint",
+    "player",
+    "read_manifest",
+    "reporting",
+    "write_manifest",
+]
 
 # name -> {world id or "*": "module:Class"}. "*" serves every world without an entry of its own.
 AGENTS: dict[str, dict[str, str]] = {
@@ -84,8 +91,6 @@ AGENTS: dict[str, dict[str, str]] = {
     },
 }
 
-MANIFEST = "agent.json"
-
 
 def agent_class(name: str, world_id: str) -> type:
     if name not in AGENTS:
@@ -103,43 +108,35 @@ def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any)
     """Build a registered agent for a world. Unknown parameters raise a ValueError naming them."""
     cls = agent_class(name, world_id)
     try:
-        inspect.signature(cls).bind(world_id=world_id, seed=seed, **params)
-    except TypeError as error:
+        cls.check_params(params)
+    except ValueError as error:
         raise ValueError(f"agent {name!r}: bad parameters {sorted(params)}: {error}") from None
     return cls(world_id=world_id, seed=seed, **params)
 
 
 def load_agent(path: str | Path) -> Agent:
     """Rebuild whatever agent saved the checkpoint directory at `path`."""
-    atomic.recover_directory(path)
-    manifest = read_manifest(path)
+    manifest = open_checkpoint(path)
     return agent_class(manifest["name"], manifest["world_id"]).load(path)
 
 
-def write_manifest(
-    directory: Path, name: str, world_id: str, params: dict[str, Any], env: dict[str, Any] | None = None
-) -> None:
-    """Describe a checkpoint: `env` holds the world's arguments that the agent learned with (arrays,
-    such as a voxel robot's body, are written as nested lists)."""
-    manifest = {"name": name, "world_id": world_id, "params": params, "env": env or {}}
-    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_as_list))
+def names_checkpoint(spec: str | os.PathLike) -> bool:
+    """Whether an agent spec of a command line names a checkpoint (anything on disk) or an agent."""
+    return Path(spec).exists()
 
 
-def _as_list(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return value.tolist()
-    raise TypeError(f"a checkpoint cannot record {type(value).__name__} values")
-
-
-def read_manifest(path: str | Path) -> dict[str, Any]:
-    file = Path(path) / MANIFEST
-    if not file.is_file():
-        raise ValueError(f"{path} is not an agent checkpoint: it has no {MANIFEST}")
-    manifest = json.loads(file.read_text())
-    for key in ("name", "world_id", "params", "env"):
-        if key not in manifest:
-            raise ValueError(f"{file}: missing field {key!r}")
-    return manifest
+def player(spec: str | os.PathLike, world_id: str, seed: int | None = None) -> tuple[Agent, dict[str, Any]]:
+    """(agent, world arguments) for `spec`, a registered agent name or a checkpoint directory: a new
+    agent with no arguments for the world, or the checkpoint's agent with the world's arguments it
+    learned with (e.g. onehot observations), so that it plays the world as it learned it."""
+    if not names_checkpoint(spec):
+        if "/" in str(spec) or os.sep in str(spec):
+            raise ValueError(f"{spec} is not a checkpoint directory")
+        return make_agent(str(spec), world_id, seed=seed), {}
+    agent = load_agent(spec)
+    if agent.world_id != world_id:
+        raise ValueError(f"checkpoint {spec} holds an agent for {agent.world_id}, not for {world_id}")
+    return agent, dict(agent.env_kwargs)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -25,33 +24,24 @@ class PPOSettings:
     may change their defaults."""
 
     learning_rate: float = 3e-4
-    epochs: int = 4  # passes over each rollout
-    minibatches: int = 4
+    n_epochs: int = 4  # passes over each rollout
+    minibatches: int = 4  # each pass cuts the rollout into this many minibatches
     gamma: float = 0.99
     gae_lambda: float = 0.95
-    clip: float = 0.2
-    entropy: float = 0.0
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
 
-    @classmethod
-    def from_parameters(cls, parameters: dict[str, Any], learner: str) -> Any:
-        """The config from a learner's keyword parameters, or a ValueError naming the unknown ones."""
-        known = list(cls.__dataclass_fields__)
-        unknown = set(parameters) - set(known)
-        if unknown:
-            raise ValueError(f"unknown parameters {sorted(unknown)}; the {learner} parameters are {known}")
-        return cls(**parameters)
-
     def check_settings(self) -> None:
         """A ValueError naming the first of these fields out of its range."""
-        for name in ("epochs", "minibatches"):
+        for name in ("n_epochs", "minibatches"):
             check_positive_int(name, getattr(self, name))
-        for name in ("learning_rate", "clip", "max_grad_norm"):
+        for name in ("learning_rate", "clip_range", "max_grad_norm"):
             check_positive_number(name, getattr(self, name))
         for name in ("gamma", "gae_lambda"):
             check_probability(name, getattr(self, name))
-        for name in ("entropy", "value_coef"):
+        for name in ("ent_coef", "value_coef"):
             check_non_negative_number(name, getattr(self, name))
 
 
@@ -59,7 +49,7 @@ def minibatches(samples: int, settings: PPOSettings, generator: torch.Generator)
     """The sample indices of every minibatch of every epoch: each epoch a fresh permutation cut into
     `settings.minibatches` equal parts (a remainder sits that epoch out)."""
     size = samples // settings.minibatches
-    for _ in range(settings.epochs):
+    for _ in range(settings.n_epochs):
         order = torch.randperm(samples, generator=generator)
         for first in range(0, size * settings.minibatches, size):
             yield order[first : first + size]
@@ -89,8 +79,9 @@ def gae(
 
 
 def clipped_loss(
-    new_logprob: torch.Tensor, old_logprob: torch.Tensor, advantages: torch.Tensor, clip: float
+    new_logprob: torch.Tensor, old_logprob: torch.Tensor, advantages: torch.Tensor, clip_range: float
 ) -> torch.Tensor:
     """PPO's clipped surrogate, to minimise."""
     ratio = torch.exp(new_logprob - old_logprob)
-    return -torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages).mean()
+    clipped = ratio.clamp(1 - clip_range, 1 + clip_range)
+    return -torch.min(ratio * advantages, clipped * advantages).mean()

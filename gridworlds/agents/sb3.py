@@ -10,6 +10,7 @@ up front. torch and stable-baselines3 are imported only when this module is.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, check_setting_names, setting_names, write_manifest
 from gridworlds.agents.simple import action_mask
 from gridworlds.envs.checks import check_positive_int
 from gridworlds.registry import make
@@ -81,57 +82,50 @@ class _Reporter(BaseCallback):
             self.stop = True
 
 
-class SB3Agent:
+@dataclass(frozen=True)
+class SB3Config:
+    """The adapter's own settings; the algorithm's hyperparameters come beside them."""
+
+    algo: str = "MaskablePPO"  # "PPO" or "MaskablePPO"
+    policy: str = "MlpPolicy"
+    n_envs: int = 8  # copies of the env stepped together while learning
+    normalize_reward: bool = False  # scale rewards by a running estimate of the return's spread
+    deterministic: bool = True  # greedy actions when acting
+
+
+class SB3Agent(AgentBase):
     """A stable-baselines3 learner for any gymnasium world of the suite.
 
-    Arguments: `algo` ("PPO" or "MaskablePPO"; MaskablePPO reads `action_masks()` while training and
-    `info["action_mask"]` while acting), `policy` (default "MlpPolicy"), `n_envs` (copies of the
-    env stepped together while learning), `normalize_reward` (scale rewards by a running estimate of
-    the return's spread while learning), `deterministic` (greedy actions when acting), and the
-    algorithm's own hyperparameters.
+    Arguments: the SB3Config fields (MaskablePPO reads `action_masks()` while training and
+    `info["action_mask"]` while acting) and the algorithm's own hyperparameters.
     """
 
     name = "sb3"
+    Config = SB3Config
 
-    def __init__(
-        self,
-        world_id: str,
-        seed: int | None = None,
-        algo: str = "MaskablePPO",
-        policy: str = "MlpPolicy",
-        n_envs: int = 8,
-        normalize_reward: bool = False,
-        deterministic: bool = True,
-        **hyperparameters: Any,
-    ):
-        if algo not in ALGORITHMS:
-            raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
-        accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED
-        unknown = sorted(set(hyperparameters) - accepted)
-        if unknown:
-            raise ValueError(f"{algo} does not take the parameters {unknown}")
-        self.world_id = world_id
-        self.seed = seed
-        self.algo = algo
-        self.policy = policy
-        self.n_envs = check_positive_int("n_envs", n_envs)
-        self.normalize_reward = normalize_reward
-        self.deterministic = deterministic
-        self.hyperparameters = hyperparameters
-        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        self.check_params(settings)
+        own = setting_names(SB3Config)
+        super().__init__(world_id, seed, **{k: v for k, v in settings.items() if k in own})
+        self.hyperparameters = {k: v for k, v in settings.items() if k not in own}
+        check_positive_int("n_envs", self.config.n_envs)
         self.model = None
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # a Box world's action bounds
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """A ValueError for an unknown algo or a parameter that neither it nor the adapter takes."""
+        check_setting_names(params)
+        algo = params.get("algo", SB3Config.algo)
+        if algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED
+        unknown = sorted(set(params) - set(setting_names(SB3Config)) - accepted)
+        if unknown:
+            raise ValueError(f"{algo} does not take the parameters {unknown}")
+
     def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "algo": self.algo,
-            "policy": self.policy,
-            "n_envs": self.n_envs,
-            "normalize_reward": self.normalize_reward,
-            "deterministic": self.deterministic,
-            **self.hyperparameters,
-        }
+        return {**super().params(), **self.hyperparameters}
 
     def _vector_env(self, env: gym.Env | None) -> VecEnv:
         """n_envs copies of `env` (same id and arguments), each recording its episodes.
@@ -150,9 +144,9 @@ class SB3Agent:
             def build():
                 return Monitor(unit_actions(make(self.world_id)))
 
-        vec_env = DummyVecEnv([build] * self.n_envs)
+        vec_env = DummyVecEnv([build] * self.config.n_envs)
         vec_env.seed(self.seed)
-        if self.normalize_reward:
+        if self.config.normalize_reward:
             vec_env = VecNormalize(vec_env, norm_obs=False, norm_reward=True)
         return vec_env
 
@@ -162,10 +156,10 @@ class SB3Agent:
         if env is not None and env.spec is not None:
             self.env_kwargs = {k: v for k, v in env.spec.kwargs.items() if k != "render_mode"}
         if self.model is None:
-            if self.algo == "MaskablePPO" and isinstance(vec_env.action_space, gym.spaces.Box):
+            if self.config.algo == "MaskablePPO" and isinstance(vec_env.action_space, gym.spaces.Box):
                 raise ValueError(f"{self.world_id} has continuous actions: use algo='PPO'")
-            self.model = ALGORITHMS[self.algo](
-                self.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
+            self.model = ALGORITHMS[self.config.algo](
+                self.config.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
             )
         else:
             self.model.set_env(vec_env)
@@ -177,12 +171,13 @@ class SB3Agent:
     def act(self, observation: Any, info: dict[str, Any]) -> int:
         if self.model is None:
             raise RuntimeError("this sb3 agent has not learned yet: call learn() or load a checkpoint")
-        if self.algo == "MaskablePPO":
+        deterministic = self.config.deterministic
+        if self.config.algo == "MaskablePPO":
             action, _ = self.model.predict(
-                observation, deterministic=self.deterministic, action_masks=action_mask(observation, info)
+                observation, deterministic=deterministic, action_masks=action_mask(observation, info)
             )
         else:
-            action, _ = self.model.predict(observation, deterministic=self.deterministic)
+            action, _ = self.model.predict(observation, deterministic=deterministic)
         if isinstance(self.model.action_space, gym.spaces.Discrete):
             return int(action)
         if isinstance(self.model.action_space, gym.spaces.Box):
@@ -204,10 +199,5 @@ class SB3Agent:
             self.model.save(tmp / MODEL_FILE)
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
-    @classmethod
-    def load(cls, path: str | Path) -> SB3Agent:
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        agent.model = ALGORITHMS[agent.algo].load(Path(path) / MODEL_FILE, device="cpu")
-        return agent
+    def restore(self, directory: Path) -> None:
+        self.model = ALGORITHMS[self.config.algo].load(directory / MODEL_FILE, device="cpu")

@@ -9,22 +9,17 @@ from typing import Any
 import numpy as np
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 
 
-class UntrainedAgent:
+class UntrainedAgent(AgentBase):
     """An agent whose behaviour is fixed by its parameters: learn does nothing, save keeps them."""
 
     name = "untrained"
 
-    def __init__(self, world_id: str, seed: int | None = None):
-        self.world_id = world_id
-        self.seed = seed
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, seed, **settings)
         self.rng = np.random.default_rng(seed)
-        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it plays with, kept in checkpoints
-
-    def params(self) -> dict[str, Any]:
-        return {"seed": self.seed}
 
     def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
         return {}
@@ -32,13 +27,6 @@ class UntrainedAgent:
     def save(self, path: str | Path) -> None:
         with atomic.directory(path) as tmp:
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
-
-    @classmethod
-    def load(cls, path: str | Path) -> UntrainedAgent:
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        return agent
 
 
 def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:

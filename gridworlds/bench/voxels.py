@@ -2,7 +2,7 @@
 robot-steps per second of the simulator stepping 64 different 5x5 robots in one call (on one
 thread, and spread over numba's threads as `step` does by default for batches), each against
 EvoGym's speed on these machines (measured in the same run when `evogym` imports, else its anchor
-from the spec: about 480 Walker-v0 steps per second on one core), and memory."""
+in docs/voxels.md: about 480 Walker-v0 steps per second on one core), and memory."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gridworlds.engines.voxels.bodies import body_from_text, random_body
 from gridworlds.engines.voxels.tasks import TASKS
 from gridworlds.tables import format_table
 
-EVOGYM_ANCHOR = 480.0  # Walker-v0 env steps per second on one core (../shared/specs/voxel-robots.md)
+EVOGYM_ANCHOR = 480.0  # Walker-v0 env steps per second on one core (docs/voxels.md, reference numbers)
 SINGLE_TARGET, BATCH_TARGET = 2.0, 20.0  # times EvoGym, from the issue
 BATCH = 64
 SOLID_5X5 = body_from_text("RRSRR\nSHHHS\nVSRSV\nVHSHV\nVV.VV\n")
@@ -99,7 +99,7 @@ def run(quick: bool = False) -> None:
     batch = {threads: batch_robot_steps_per_second(seconds, threads > 1) for threads in (1, 2)}
     measured = evogym_steps_per_second(seconds)
     peer = measured if measured is not None else EVOGYM_ANCHOR
-    source = "measured here" if measured is not None else "evogym not installed: the spec's anchor"
+    source = "measured here" if measured is not None else "evogym not installed: the anchor in docs/voxels.md"
     rows = [("measure", "value", "note")]
     rows.append(("EvoGym Walker-v0, one 5x5 robot", f"{peer:.0f} steps/s", source))
     measured_rows = [

@@ -1,7 +1,7 @@
 """Touching loops: a probabilistic cellular-automaton rule that grows loop patterns from tiles.
 
 After Hoffmann, "Touching Loop Patterns with Cellular Automata" (ACRI 2024); the tile set is the
-reconstruction in ../shared/specs/touching-loops.md and is data: `parse_tiles` reads any tile set.
+reconstruction in docs/touching-loops.md and is data: `parse_tiles` reads any tile set.
 
 A field is n x n cells of 0 or 1 inside a constant-0 border. A *tile* is a 3x3 pattern of 1, 0 and
 don't-care pixels centred on a path cell; the basic tiles and their rotations cover the plane.

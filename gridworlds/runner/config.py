@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -47,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gridworlds.agents import AGENTS, agent_class
+from gridworlds.agents import AGENTS, agent_class, check_setting_names
 from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, WORLDS, load, make
 from gridworlds.values import parse_value
 
@@ -153,6 +152,13 @@ class Fields:
             raise self.error(prefix + key, kind.expected, table[key])
         return table[key]
 
+    def no_renamed_settings(self, table: dict, prefix: str) -> None:
+        """A "did you mean" error for a setting under its old name (agents.RENAMED_SETTINGS)."""
+        try:
+            check_setting_names(table, prefix)
+        except ValueError as error:
+            raise ValueError(f"{self.source}: {error}") from None
+
     def no_unknown_keys(self, table: dict, prefix: str, known: Iterable[str]) -> None:
         known = list(known)
         for key in table:
@@ -220,9 +226,10 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
         for key in _RESERVED_PARAMS:
             if key in params:
                 raise ValueError(f"{source}: {prefix}params.{key} cannot be set; the runner sets it")
+        fields.no_renamed_settings(params, f"{prefix}params.")
         try:
-            inspect.signature(agent_class(agent_name, world)).bind(world_id=world, seed=0, **params)
-        except TypeError as error:
+            agent_class(agent_name, world).check_params(params)
+        except ValueError as error:
             raise ValueError(f"{source}: {prefix}params do not fit agent {agent_name!r}: {error}") from None
         episodes = fields.get(table, prefix, "eval_episodes", NON_NEGATIVE, 0)
         agents.append(AgentSpec(agent_name, label, params, episodes))
@@ -274,7 +281,8 @@ def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experime
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:
-    """Set the dotted field of `KEY=VALUE` in place; numbers index arrays (agents.0.params.lr=0.1)."""
+    """Set the dotted field of `KEY=VALUE` in place; numbers index arrays
+    (agents.0.params.learning_rate=0.1)."""
     key, equals, text = override.partition("=")
     parts = key.strip().split(".")
     if not equals or "" in parts:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from gridworlds.agents import Agent, load_agent, make_agent, read_manifest
+from gridworlds.agents import Agent, player
 from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, load, make, world
 from gridworlds.tables import format_table
 
@@ -32,8 +30,8 @@ def evaluate(
     metric of the world's episode_metrics hook (for 2048: score, max_tile and the reach rates
     reached_512 ... reached_32768); score_max when there is a score; and moves_per_second, the
     speed of agent and world together. max_steps > 0 cuts episodes off after that many steps.
-    An agent with a `play_episodes` method plays the games in the engine instead (see
-    _engine_episodes): the same games, without an env step per move.
+    An agent that `plays_in_engine` plays the games in the engine instead (see _engine_episodes):
+    the same games, without an env step per move.
     progress: False, True, or keyword arguments for the tqdm bar.
     """
     spec = world(world_id)
@@ -45,7 +43,7 @@ def evaluate(
     bar = {"desc": "evaluate", **progress} if isinstance(progress, dict) else {}
 
     seeds = range(seed, seed + episodes)
-    if hasattr(agent, "play_episodes") and max_steps == 0:
+    if agent.plays_in_engine and max_steps == 0:
         games = _engine_episodes(agent, seeds)
     elif spec.kind == PETTINGZOO_PARALLEL:
         games = _parallel_episodes(agent, make(world_id, **env_kwargs), seeds, max_steps)
@@ -78,10 +76,9 @@ def evaluate(
 def _env_episodes(
     agent: Agent, env: Any, seeds: Iterable[int], max_steps: int
 ) -> Iterator[tuple[float, int, dict[str, Any]]]:
-    """(return, length, last info) of each episode played through the env (the agent bound to it first,
-    if it reads the world itself, as the viewer does)."""
-    if hasattr(agent, "bind"):
-        agent.bind(env)
+    """(return, length, last info) of each episode played through the env (the agent bound to it
+    first, as the viewer does, for agents that read the world itself)."""
+    agent.bind(env)
     try:
         for seed in seeds:
             observation, info = env.reset(seed=seed)
@@ -120,7 +117,7 @@ def _parallel_episodes(
 
 
 def _engine_episodes(
-    agent: Any, seeds: Sequence[int], chunk: int = 100
+    agent: Agent, seeds: Sequence[int], chunk: int = 100
 ) -> Iterator[tuple[float, int, dict[str, Any]]]:
     """The same, from an agent that plays the world's engine itself, many games per call:
     `agent.play_episodes(seeds)` returns arrays "return" and "length", and one array per field of
@@ -144,19 +141,9 @@ def evaluate_command(
         raise ValueError(f"--max-steps must be a non-negative integer, got {max_steps}")
     if seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed}")
-    env_kwargs: dict[str, Any] = {}
-    if Path(agent).is_dir():
-        player = load_agent(agent)
-        if player.world_id != world_id:
-            raise ValueError(f"{agent} holds an agent for {player.world_id}, not for {world_id}")
-        # A checkpoint plays the world as it learned it (e.g. with onehot observations).
-        env_kwargs = read_manifest(agent)["env"]
-    elif "/" in agent or os.sep in agent:
-        raise ValueError(f"{agent} is not a checkpoint directory")
-    else:
-        player = make_agent(agent, world_id, seed=seed)
-
-    metrics = evaluate(player, world_id, env_kwargs, episodes, seed, max_steps, progress=True)
+    # A checkpoint plays the world as it learned it (e.g. with onehot observations).
+    playing, env_kwargs = player(agent, world_id, seed)
+    metrics = evaluate(playing, world_id, env_kwargs, episodes, seed, max_steps, progress=True)
     print(
         f"{agent} on {world_id}, {episodes} episodes from seed {seed}"
         + (f", env {env_kwargs}" if env_kwargs else "")

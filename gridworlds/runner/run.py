@@ -181,7 +181,7 @@ def run_seed(
 
     rows = run.log.rows()
     if rows:
-        units = {budget_unit(agent_class(spec.name, experiment.world)) for spec in experiment.agents}
+        units = {agent_class(spec.name, experiment.world).budget_unit for spec in experiment.agents}
         unit = "training " + " or ".join(sorted(units)) + "s"
         plot_training(rows, run_dir / "training.png", f"{experiment.name}, seed {seed}: training", unit)
     evaluations = {label: entry["eval"] for label, entry in summary["agents"].items()}
@@ -232,7 +232,7 @@ class _SeedRun:
         tqdm.write(
             f"seed {self.seed} {spec.label}: return {evaluation['return_mean']:.6g} ± "
             f"{evaluation['return_std']:.3g} over {episodes} episodes after {steps} training "
-            f"{budget_unit(agent)}s"
+            f"{agent.budget_unit}s"
         )
         return {"steps": steps, "train_time": train_time, "train": train_metrics, "eval": evaluation}
 
@@ -245,7 +245,7 @@ class _SeedRun:
         bar = tqdm(
             total=train.budget,
             initial=steps,
-            unit=budget_unit(agent),
+            unit=agent.budget_unit,
             desc=f"seed {self.seed} {spec.label}",
             disable=self.bars is None,
             **(self.bars or {}),
@@ -289,12 +289,6 @@ class _SeedRun:
         return evaluate(
             agent, experiment.world, experiment.env, episodes, seed, experiment.eval.max_steps, progress
         )
-
-
-def budget_unit(agent: Agent | type) -> str:
-    """What the agent's budget counts: environment steps, unless it says otherwise (n-tuple
-    learners count training games)."""
-    return getattr(agent, "budget_unit", "step")
 
 
 def _next_multiple(step: int, every: int) -> float:

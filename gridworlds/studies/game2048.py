@@ -5,7 +5,7 @@
 Reads the metrics.csv of n-tuple runs (finished or still running) and draws, for each, the training
 games' average score and 2048-rate per 1,000 games, its periodic evaluations, and the reference
 points of the learner it reproduces (TDL2048+, the authors' C++ program, on these machines:
-../shared/specs/2048.md).
+docs/2048.md, reference numbers).
 
 Parameters, the [study] table of the experiment file:
 

@@ -4,8 +4,8 @@ hiders?), and the phases of a self-play run.
     gridworlds run experiments/hide-and-seek-scripted.toml
     gridworlds run experiments/hide-and-seek-phases.toml
 
-Plays whole episodes on the batched engine (`gridworlds.agents.hide_and_seek.play_scripted`) for
-each world and each pairing of scripted team policies, and reports the per-episode statistics the
+Plays whole episodes on the batched engine (`agents.hide_and_seek.scripted.play_scripted`) for each
+world and each pairing of scripted team policies, and reports the per-episode statistics the
 env logs: each team's mean return, the share of post-preparation steps with a hider seen, boxes
 moved and locked during preparation, ramps moved and locked.
 

@@ -28,9 +28,10 @@ Parameters, the [study] table:
     train      games (the budget), data (a dataset directory from `gridworlds data othello`; without
                one, `dataset_games` games are generated from the seed), and TrainConfig fields
                (batch_size, learning_rate, ...)
-    probe      train_games, test_games, and ProbeConfig fields for the linear probes (epochs,
-               batch_size, lr, weight_decay); mlp_hidden, the MLP probes' width
-    sae        seeds, and SAEConfig fields (expansion, l1_coefficient, steps, batch_size, lr, tied)
+    probe      train_games, test_games, and ProbeConfig fields for the linear probes (n_epochs,
+               batch_size, learning_rate, weight_decay); mlp_hidden, the MLP probes' width
+    sae        seeds, and SAEConfig fields (expansion, l1_coefficient, steps, batch_size,
+               learning_rate, tied)
 
 Files under runs/<name>/: training.csv, model/ (the agent's checkpoint: `gridworlds view
 gridworlds/OthelloVs-v0 --agent runs/<name>/model`), tensorboard/, probes.json, saes.json,
@@ -100,6 +101,9 @@ def _table_of(cls: type, extra: tuple[str, ...] = ()) -> Kind:
 def check_params(params: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     """The [study] parameters, checked (config.py calls this); the configs are checked when built."""
     fields_.no_unknown_keys(params, PREFIX, ["seed", "device", "model", "train", "probe", "sae"])
+    for key in ("model", "train", "probe", "sae"):
+        if isinstance(params.get(key), dict):
+            fields_.no_renamed_settings(params[key], f"{PREFIX}{key}.")
     checked = {
         "seed": fields_.get(params, PREFIX, "seed", Kind("a non-negative integer", _non_negative), 0),
         "device": fields_.get(params, PREFIX, "device", STRING, "auto"),

@@ -49,8 +49,9 @@ Parameters, the [study] table of the experiment file:
                  budget is spent: the run's "final" return, a full episode; these env steps are
                  outside the budget (the same for every run)
     ppo          the shared policy: SharedPPOConfig fields (worlds, rollout, learning_rate,
-                 epochs, minibatches, gamma, gae_lambda, clip, entropy, value_coef, max_grad_norm,
-                 width, heads, layers, horizon) and steps_per_generation (default 50_000)
+                 n_epochs, minibatches, gamma, gae_lambda, clip_range, ent_coef, value_coef,
+                 max_grad_norm, width, heads, layers, horizon, tensorboard) and
+                 steps_per_generation (default 50_000)
 
 Files under runs/<name>/: progress.csv (task, optimiser, seed, generation, env_steps, best,
 generation_best), final.csv (each run's best fitness and, with "gait", its final return), one
@@ -216,6 +217,7 @@ def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     from gridworlds.agents.voxels.policy import SharedPPOConfig, check_config  # torch, only if asked for
 
     names = [f.name for f in fields(SharedPPOConfig)]
+    fields_.no_renamed_settings(table, PPO_PREFIX)
     fields_.no_unknown_keys(table, PPO_PREFIX, [*names, "steps_per_generation"])
     steps = fields_.get(table, PPO_PREFIX, "steps_per_generation", POSITIVE, STEPS_PER_GENERATION)
     config = {name: value for name, value in table.items() if name != "steps_per_generation"}

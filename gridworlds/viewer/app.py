@@ -7,8 +7,8 @@ that order, and the person plays every seat left over or given as "human" (`["hu
 puts the person on the first seat). A world whose registry entry names a `view_opponent_kwarg` has
 a built-in opponent: there the one agent named becomes that opponent and the person plays
 (`view("gridworlds/OthelloVs-v0", agent="alphabeta")`), unless `env_kwargs` already chooses the
-opponent. Agents with a `bind(env, seat)` method (agents that read the whole world, not just their
-observation) get it called once, with the env and their seat's name, before the first game.
+opponent. Every agent is bound to the env once, `bind(env, seat)` with its seat's name, before the
+first game (agents that read the whole world, not just their observation, need it).
 
 A parallel world pads a shorter list of agents by repeating its last one (`agent="scripted"` plays
 every seat, `["human", "random"]` puts the person on the first seat and random agents on the rest),
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from gridworlds import registry
-from gridworlds.agents import load_agent, make_agent, read_manifest
+from gridworlds.agents import names_checkpoint, player
 from gridworlds.agents.simple import action_mask
 from gridworlds.viewer.renderer import draw_text, to_frame
 from gridworlds.viewer.window import Window
@@ -119,7 +119,7 @@ def view(
         and opponent not in env_kwargs
         and len(specs) == 1
         and specs[0] != HUMAN
-        and not Path(specs[0]).exists()
+        and not names_checkpoint(specs[0])
     ):
         env_kwargs[opponent] = specs.pop()
         person = f"{PERSON} against {env_kwargs[opponent]}"
@@ -142,9 +142,9 @@ def view(
             names += more_names
         players += [None] * (seats - len(players))
         names += [person] * (seats - len(names))
-        for seat, player in zip(game.seats, players, strict=True):
-            if hasattr(player, "bind"):
-                player.bind(env, seat)
+        for seat, agent in zip(game.seats, players, strict=True):
+            if agent is not None:
+                agent.bind(env, seat)
         game.players = players
         return _App(env, game, world_id, players, names, fps, seed, max_steps).run()
     finally:
@@ -161,25 +161,19 @@ def _players(
     that learned on differently made worlds cannot share one.
     """
     players, names, learned = [], [], {}
-    for i, agent in enumerate(specs, start=first):
-        if agent == HUMAN:
+    for i, spec in enumerate(specs, start=first):
+        if spec == HUMAN:
             players.append(None)
             names.append(PERSON)
             continue
-        if not Path(agent).exists():
-            players.append(make_agent(agent, world_id, seed=None if seed is None else seed + i))
-            names.append(agent)
-            continue
-        player = load_agent(agent)
-        if player.world_id != world_id:
-            raise ValueError(f"checkpoint {agent} plays {player.world_id}, not {world_id}")
-        for key, value in read_manifest(agent)["env"].items():
+        agent, env_kwargs = player(spec, world_id, seed=None if seed is None else seed + i)
+        for key, value in env_kwargs.items():
             if learned.setdefault(key, value) != value:
                 raise ValueError(
                     f"the checkpoints learned with different {key}: {learned[key]!r} and {value!r}"
                 )
-        players.append(player)
-        names.append(f"{player.name} ({Path(agent).name})")
+        players.append(agent)
+        names.append(f"{agent.name} ({Path(spec).name})" if names_checkpoint(spec) else spec)
     return players, names, learned
 
 
@@ -377,11 +371,11 @@ class _ParallelGame(_Game):
     def agent_move(self) -> dict[str, Any]:
         """Every seat's action: the person's chosen ones, the agents' taken now."""
         actions = {}
-        for seat, player in zip(self.seats, self.players, strict=True):
+        for seat, agent in zip(self.seats, self.players, strict=True):
             if seat in self.env.agents:
-                mine = player is None
+                mine = agent is None
                 actions[seat] = (
-                    self.chosen[seat] if mine else player.act(self.observations[seat], self.infos[seat])
+                    self.chosen[seat] if mine else agent.act(self.observations[seat], self.infos[seat])
                 )
         return actions
 

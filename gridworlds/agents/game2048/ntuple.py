@@ -26,13 +26,14 @@ import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, open_checkpoint, write_manifest
 from gridworlds.agents.game2048 import ntuple_network as nt
 from gridworlds.agents.game2048.greedy import observation_to_board
 from gridworlds.agents.simple import UntrainedAgent
@@ -70,10 +71,23 @@ def game_metrics(scores: np.ndarray, tops: np.ndarray) -> dict[str, float]:
     return metrics
 
 
-class NTupleAgent:
+@dataclass(frozen=True)
+class NTupleConfig:
+    patterns: str | list[str] = "4x6"  # a preset ("4x6" ... "8x6") or hex cell strings, all one length
+    stages: list[int] | tuple[int, ...] = ()  # tiles at which a new weight set takes over; () for one
+    alpha: float = 0.1  # the TD learning rate, split evenly over the features a board looks up
+    v_init: float = 0.0  # optimistic initialisation: the value every board starts with
+    tc_after: int | None = None  # training games before TD gives way to TC (0: TC at once; None: never)
+    tc_alpha: float = 1.0  # the TC learning rate, split the same way
+    threads: int = 1  # threads training the one network together, or playing evaluation games
+    depth: int = 1  # expectimax plies when playing (1 is greedy)
+    downgrading: bool = False  # tile-downgrading for boards holding a 32768, when playing
+
+
+class NTupleAgent(AgentBase):
     """An n-tuple network valuing 2048 afterstates, trained by (optimistic) TD(0) and/or TC.
 
-    Parameters:
+    Parameters, the NTupleConfig fields:
         patterns: a preset ("4x6", "5x6", "6x6", "7x6", "8x6") or a list of hex cell strings
             ("012345", cells row-major 0..f), all the same length.
         stages: tiles at which a new weight set takes over (multistage), e.g. [16384]; [] for one.
@@ -89,46 +103,46 @@ class NTupleAgent:
 
     name = "ntuple"
     budget_unit = "game"
+    Config = NTupleConfig
+    plays_in_engine = True
 
-    def __init__(
-        self,
-        world_id: str = WORLD_ID,
-        seed: int | None = None,
-        patterns: str | list[str] = "4x6",
-        stages: list[int] | tuple[int, ...] = (),
-        alpha: float = 0.1,
-        v_init: float = 0.0,
-        tc_after: int | None = None,
-        tc_alpha: float = 1.0,
-        threads: int = 1,
-        depth: int = 1,
-        downgrading: bool = False,
-    ):
+    def __init__(self, world_id: str = WORLD_ID, seed: int | None = None, **settings: Any):
         _check_world(world_id)
-        self.world_id, self.seed = world_id, seed
-        self.patterns = patterns if isinstance(patterns, str) else list(patterns)
+        super().__init__(world_id, seed, **settings)
+        c = self.config
+        patterns, stages = self._build_tables(c.patterns, c.stages, seed)
+        tc_after = c.tc_after
+        if tc_after is not None and (
+            isinstance(tc_after, bool) or not isinstance(tc_after, int) or tc_after < 0
+        ):
+            raise ValueError(f"tc_after must be None or a non-negative number of games, got {tc_after!r}")
+        self.config = replace(
+            c,
+            patterns=patterns,
+            stages=stages,
+            alpha=_nonnegative("alpha", c.alpha),
+            v_init=_nonnegative("v_init", c.v_init),
+            tc_alpha=_nonnegative("tc_alpha", c.tc_alpha),
+        )
+
+    def _build_tables(
+        self, patterns: str | list[str], stages: list[int] | tuple[int, ...], seed: int | None
+    ) -> tuple[str | list[str], list[int]]:
+        """Check the playing settings, and set up the network's shape, kernels and training state
+        for these patterns and stages; returns them as a checkpoint records them."""
+        c = self.config
+        check_positive_int("threads", c.threads)
+        check_positive_int("depth", c.depth)
+        if not isinstance(c.downgrading, bool):
+            raise ValueError(f"downgrading must be true or false, got {c.downgrading!r}")
         self.cells = nt.parse_patterns(patterns)
         if not isinstance(stages, list | tuple):
             raise ValueError(f"stages must be a list of tile values, e.g. [16384], got {stages!r}")
         exponents = [_tile_exponent("stages", tile) for tile in stages]
         if exponents != sorted(set(exponents)):
             raise ValueError(f"stages must be ascending and distinct, got {list(stages)}")
-        self.stages = list(stages)
         self.stage_exponents = (0, *exponents)
         self.kernels = nt.kernels(self.cells, self.stage_exponents)
-        self.alpha, self.v_init = _nonnegative("alpha", alpha), _nonnegative("v_init", v_init)
-        self.tc_alpha = _nonnegative("tc_alpha", tc_alpha)
-        if tc_after is not None and (
-            isinstance(tc_after, bool) or not isinstance(tc_after, int) or tc_after < 0
-        ):
-            raise ValueError(f"tc_after must be None or a non-negative number of games, got {tc_after!r}")
-        self.tc_after = tc_after
-        self.threads = check_positive_int("threads", threads)
-        self.depth = check_positive_int("depth", depth)
-        if not isinstance(downgrading, bool):
-            raise ValueError(f"downgrading must be true or false, got {downgrading!r}")
-        self.downgrading = downgrading
-        self.env_kwargs: dict[str, Any] = {}
         # The tables are allocated on first use, so that loading a checkpoint never holds two.
         self.weights: np.ndarray | None = None
         self.sums: np.ndarray | None = None  # TC's accumulators, from the switch to TC on
@@ -136,21 +150,8 @@ class NTupleAgent:
         self.games = 0
         # One engine generator per training thread: thread t starts from seed_state(1000 * seed + t).
         base = 1000 * (seed if seed is not None else int(np.random.default_rng().integers(2**31)))
-        self.rngs = [seed_state(base + t) for t in range(self.threads)]
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "patterns": self.patterns,
-            "stages": self.stages,
-            "alpha": self.alpha,
-            "v_init": self.v_init,
-            "tc_after": self.tc_after,
-            "tc_alpha": self.tc_alpha,
-            "threads": self.threads,
-            "depth": self.depth,
-            "downgrading": self.downgrading,
-        }
+        self.rngs = [seed_state(base + t) for t in range(c.threads)]
+        return (patterns if isinstance(patterns, str) else list(patterns)), list(stages)
 
     def table_shape(self) -> tuple[int, int, int]:
         """(stages, patterns, 16^k): the shape of the weights, and of TC's accumulators."""
@@ -159,18 +160,19 @@ class NTupleAgent:
 
     def network(self) -> np.ndarray:
         if self.weights is None:
-            self.weights = nt.new_weights(self.cells, len(self.stage_exponents), self.v_init)
+            self.weights = nt.new_weights(self.cells, len(self.stage_exponents), self.config.v_init)
         return self.weights
 
     # --- playing ---
 
     def act(self, observation: Any, info: dict[str, Any]) -> int:
         board = observation_to_board(observation)
-        if self.depth == 1:
-            action = self.kernels.best_move(self.network(), board, self.downgrading)[0]
+        c = self.config
+        if c.depth == 1:
+            action = self.kernels.best_move(self.network(), board, c.downgrading)[0]
         else:
             expectimax_move, _ = self.kernels.search
-            action, _ = expectimax_move(self.network(), board, self.depth, self.downgrading)
+            action, _ = expectimax_move(self.network(), board, c.depth, c.downgrading)
         return max(int(action), 0)  # a finished game has no legal move; any action does
 
     def play_episodes(self, seeds: np.ndarray) -> dict[str, np.ndarray]:
@@ -181,19 +183,20 @@ class NTupleAgent:
         n = len(rngs)
         scores, tops, lengths = (np.zeros(n, dtype=np.int64) for _ in range(3))
         weights = self.network()
+        c = self.config
 
         def play(span: slice) -> None:
-            if self.depth == 1:
+            if c.depth == 1:
                 self.kernels.play_games(
-                    weights, rngs[span], self.downgrading, scores[span], tops[span], lengths[span]
+                    weights, rngs[span], c.downgrading, scores[span], tops[span], lengths[span]
                 )
             else:
                 _, search_games = self.kernels.search
                 search_games(
-                    weights, rngs[span], self.depth, self.downgrading, scores[span], tops[span], lengths[span]
+                    weights, rngs[span], c.depth, c.downgrading, scores[span], tops[span], lengths[span]
                 )
 
-        spans = _spans(n, self.threads)
+        spans = _spans(n, c.threads)
         with ThreadPoolExecutor(len(spans)) as pool:
             list(pool.map(play, spans))
         # Its moves are all legal, so the return is the score.
@@ -206,12 +209,13 @@ class NTupleAgent:
         weights = self.network()
         metrics: dict[str, float] = {}
         end = self.games + budget
-        with ThreadPoolExecutor(self.threads) as pool:
+        tc_after = self.config.tc_after
+        with ThreadPoolExecutor(self.config.threads) as pool:
             while self.games < end:
                 games = min(REPORT_EVERY - self.games % REPORT_EVERY, end - self.games)
-                coherence = self.tc_after is not None and self.games >= self.tc_after
-                if self.tc_after is not None and not coherence:
-                    games = min(games, self.tc_after - self.games)  # a chunk never crosses the switch
+                coherence = tc_after is not None and self.games >= tc_after
+                if tc_after is not None and not coherence:
+                    games = min(games, tc_after - self.games)  # a chunk never crosses the switch
                 if coherence and self.sums is None:
                     self.sums, self.magnitudes = np.zeros_like(weights), np.zeros_like(weights)
                 scores, tops, moves, seconds = self._train_chunk(pool, weights, games, coherence)
@@ -232,7 +236,7 @@ class NTupleAgent:
         scores, tops = np.zeros(games, dtype=np.int64), np.zeros(games, dtype=np.int64)
         sums = self.sums if coherence else _UNUSED
         magnitudes = self.magnitudes if coherence else _UNUSED
-        alpha = self.tc_alpha if coherence else self.alpha
+        alpha = self.config.tc_alpha if coherence else self.config.alpha
 
         def train(t: int, span: slice) -> int:
             self.rngs[t], moves = self.kernels.train_games(
@@ -249,7 +253,7 @@ class NTupleAgent:
             return moves
 
         start = time.perf_counter()
-        spans = _spans(games, self.threads)
+        spans = _spans(games, self.config.threads)
         moves = sum(pool.map(train, range(len(spans)), spans))
         return scores, tops, moves, time.perf_counter() - start
 
@@ -265,20 +269,14 @@ class NTupleAgent:
             (tmp / TRAINING).write_text(json.dumps(state))
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
-    @classmethod
-    def load(cls, path: str | Path) -> NTupleAgent:
-        path = Path(path)
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        agent.weights = _load_table(path / WEIGHTS, agent.table_shape())
-        if (path / SUMS).is_file():
-            agent.sums = _load_table(path / SUMS, agent.table_shape())
-            agent.magnitudes = _load_table(path / MAGNITUDES, agent.table_shape())
-        state = json.loads((path / TRAINING).read_text())
-        agent.games = state["games"]
-        agent.rngs = [np.uint64(r) for r in state["rngs"]]
-        return agent
+    def restore(self, directory: Path) -> None:
+        self.weights = _load_table(directory / WEIGHTS, self.table_shape())
+        if (directory / SUMS).is_file():
+            self.sums = _load_table(directory / SUMS, self.table_shape())
+            self.magnitudes = _load_table(directory / MAGNITUDES, self.table_shape())
+        state = json.loads((directory / TRAINING).read_text())
+        self.games = state["games"]
+        self.rngs = [np.uint64(r) for r in state["rngs"]]
 
 
 _UNUSED = np.zeros((1, 1, 1), dtype=np.float32)  # the TC tables train_games is passed during TD
@@ -298,55 +296,39 @@ def _load_table(file: Path, shape: tuple[int, int, int]) -> np.ndarray:
     return table
 
 
+@dataclass(frozen=True)
+class ExpectimaxConfig:
+    network: str  # the checkpoint directory of an `ntuple` agent
+    depth: int = 2  # expectimax plies
+    downgrading: bool = True  # tile-downgrading for boards holding a 32768
+    threads: int = 1  # games played at once in evaluations
+
+
 class ExpectimaxAgent(NTupleAgent):
     """A trained `ntuple` network played with a `depth`-ply expectimax over afterstates (with a
     transposition cache) and, by default, tile-downgrading. It learns nothing.
 
-    Parameters: network, the checkpoint directory of an `ntuple` agent; depth; downgrading;
-    threads (games played at once in evaluations).
+    Parameters, the ExpectimaxConfig fields: network, the checkpoint directory of an `ntuple` agent;
+    depth; downgrading; threads (games played at once in evaluations).
     """
 
     name = "expectimax"
+    Config = ExpectimaxConfig
 
-    def __init__(
-        self,
-        world_id: str = WORLD_ID,
-        seed: int | None = None,
-        *,
-        network: str,
-        depth: int = 2,
-        downgrading: bool = True,
-        threads: int = 1,
-    ):
+    def __init__(self, world_id: str = WORLD_ID, seed: int | None = None, **settings: Any):
+        _check_world(world_id)
+        AgentBase.__init__(self, world_id, seed, **settings)  # not NTupleAgent's: no training settings
+        network = self.config.network
         if not isinstance(network, str) or not network or not Path(network).is_dir():
             raise ValueError(f"network must be the checkpoint directory of an ntuple agent, got {network!r}")
-        atomic.recover_directory(network)
-        trained = read_manifest(network)
+        trained = open_checkpoint(network)
         if trained["name"] != NTupleAgent.name:
             raise ValueError(f"network {network!r} holds a {trained['name']!r} agent, not an ntuple one")
-        super().__init__(
-            world_id,
-            seed,
-            patterns=trained["params"]["patterns"],
-            stages=trained["params"]["stages"],
-            threads=threads,
-            depth=depth,
-            downgrading=downgrading,
-        )
+        self._build_tables(trained["params"]["patterns"], trained["params"]["stages"], seed)
         self.weights = _load_table(Path(network) / WEIGHTS, self.table_shape())
-        self.network_path = network
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "network": self.network_path,
-            "depth": self.depth,
-            "downgrading": self.downgrading,
-            "threads": self.threads,
-        }
 
     # An untrained agent's: learning does nothing, and a checkpoint holds only the parameters (the
     # weights stay in the network's own checkpoint).
     learn = UntrainedAgent.learn
     save = UntrainedAgent.save
-    load = classmethod(UntrainedAgent.load.__func__)
+    restore = AgentBase.restore

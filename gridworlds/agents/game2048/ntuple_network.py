@@ -1,7 +1,7 @@
 """n-tuple networks for 2048: isomorphic pattern tables, afterstate TD(0) and TC learning.
 
 After Guei, Chen, Wu, "Optimistic Temporal Difference Learning for 2048" (IEEE ToG 2022); the
-rules are in ../shared/specs/2048.md.
+rules and learners are in docs/2048.md.
 
 A network is a list of patterns (tuples of board cells, row-major 0..15); pattern t owns one table
 of 16^k float32 weights, indexed by the k cells' tile exponents (cell j of the pattern in bits

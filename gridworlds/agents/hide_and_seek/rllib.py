@@ -53,7 +53,7 @@ from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LI
 from ray.tune.registry import register_env
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
 from gridworlds.envs.checks import check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import PARTS, HideAndSeekEnv
@@ -110,96 +110,82 @@ def _episode_means(result: dict[str, Any]) -> dict[str, float]:
     return means
 
 
-class RLlibPPO:
+@dataclasses.dataclass(frozen=True)
+class RLlibConfig:
+    num_env_runners: int = 0  # 0: sample in this process; n: n Ray actors, one CPU each
+    train_batch_size: int = 4000  # env steps of one arena per iteration, split over the env runners
+    minibatch_size: int = 512  # agent-steps per SGD minibatch, at most train_batch_size
+    n_epochs: int = 4
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    ent_coef: float = 0.01
+    hidden_sizes: list[int] | tuple[int, ...] = (256, 256)  # the policy and value networks' layers
+    deterministic: bool = True  # the most likely action when acting, else a sample
+    threads: int = 1  # torch threads of the local learner while learning
+    address: str | None = None  # None: a local Ray runtime; else an existing cluster's address
+
+
+class RLlibPPO(AgentBase):
     """Self-play PPO on Ray RLlib: one shared policy for every agent, multi-agent over the pettingzoo env.
 
-    Arguments: `num_env_runners` (0: sample in this process; n: n Ray actors, one CPU each, sample in
-    parallel), `train_batch_size` (env steps of one arena per iteration, split over the env runners),
-    `minibatch_size` (agent-steps per SGD minibatch, at most train_batch_size), `num_epochs`, `lr`,
-    `gamma`, `entropy_coeff`, `hidden_sizes` (the policy and value networks' hidden layers), `seed`,
-    `deterministic` (the most likely action when acting, else a sample), `threads` (torch threads of
-    the local learner while learning; 1 is fastest for these small batches on a busy small machine),
-    and `address` (None: a local Ray runtime, started if none is connected; else the address of an
-    existing cluster for `ray.init(address=...)`, such as "auto" or "ray://host:10001")."""
+    Arguments, the RLlibConfig fields: `num_env_runners` (0: sample in this process; n: n Ray actors,
+    one CPU each, sample in parallel), `train_batch_size` (env steps of one arena per iteration,
+    split over the env runners), `minibatch_size` (agent-steps per SGD minibatch, at most
+    train_batch_size), `n_epochs`, `learning_rate`, `gamma`, `ent_coef` (RLlib's num_epochs, lr and
+    entropy_coeff), `hidden_sizes` (the policy and value networks' hidden layers), `deterministic`
+    (the most likely action when acting, else a sample), `threads` (torch threads of the local
+    learner while learning; 1 is fastest for these small batches on a busy small machine), and
+    `address` (None: a local Ray runtime, started if none is connected; else the address of an
+    existing cluster for `ray.init(address=...)`, such as "auto" or "ray://host:10001"); and the
+    `seed`."""
 
     name = "rllib-ppo"
+    Config = RLlibConfig
 
-    def __init__(
-        self,
-        world_id: str,
-        seed: int | None = None,
-        num_env_runners: int = 0,
-        train_batch_size: int = 4000,
-        minibatch_size: int = 512,
-        num_epochs: int = 4,
-        lr: float = 3e-4,
-        gamma: float = 0.99,
-        entropy_coeff: float = 0.01,
-        hidden_sizes: list[int] | tuple[int, ...] = (256, 256),
-        deterministic: bool = True,
-        threads: int = 1,
-        address: str | None = None,
-    ):
-        self.world_id = world_id
-        self.seed = check_seed(seed)
-        if isinstance(num_env_runners, bool) or not isinstance(num_env_runners, int) or num_env_runners < 0:
-            raise ValueError(f"num_env_runners must be a non-negative integer, got {num_env_runners!r}")
-        self.num_env_runners = num_env_runners
-        self.train_batch_size = check_positive_int("train_batch_size", train_batch_size)
-        self.minibatch_size = check_positive_int("minibatch_size", minibatch_size)
-        if self.minibatch_size > self.train_batch_size:  # RLlib's PPO refuses it
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, check_seed(seed), **settings)
+        c = self.config
+        runners = c.num_env_runners
+        if isinstance(runners, bool) or not isinstance(runners, int) or runners < 0:
+            raise ValueError(f"num_env_runners must be a non-negative integer, got {runners!r}")
+        check_positive_int("train_batch_size", c.train_batch_size)
+        check_positive_int("minibatch_size", c.minibatch_size)
+        if c.minibatch_size > c.train_batch_size:  # RLlib's PPO refuses it
             raise ValueError(
-                f"minibatch_size must be at most train_batch_size ({train_batch_size}), "
-                f"got {minibatch_size!r}"
+                f"minibatch_size must be at most train_batch_size ({c.train_batch_size}), "
+                f"got {c.minibatch_size!r}"
             )
-        self.num_epochs = check_positive_int("num_epochs", num_epochs)
-        if not _number(lr) or not lr > 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        self.lr = float(lr)
-        if not _number(gamma) or not 0 < gamma <= 1:
-            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-        self.gamma = float(gamma)
-        if not _number(entropy_coeff) or not entropy_coeff >= 0:
-            raise ValueError(f"entropy_coeff must be a non-negative number, got {entropy_coeff!r}")
-        self.entropy_coeff = float(entropy_coeff)
+        check_positive_int("n_epochs", c.n_epochs)
+        if not _number(c.learning_rate) or not c.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a positive number, got {c.learning_rate!r}")
+        if not _number(c.gamma) or not 0 < c.gamma <= 1:
+            raise ValueError(f"gamma must be a number in (0, 1], got {c.gamma!r}")
+        if not _number(c.ent_coef) or not c.ent_coef >= 0:
+            raise ValueError(f"ent_coef must be a non-negative number, got {c.ent_coef!r}")
+        sizes = c.hidden_sizes
         if (
-            not isinstance(hidden_sizes, list | tuple)
-            or not hidden_sizes
-            or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in hidden_sizes)
+            not isinstance(sizes, list | tuple)
+            or not sizes
+            or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in sizes)
         ):
-            raise ValueError(
-                f"hidden_sizes must be a non-empty list of positive integers, got {hidden_sizes!r}"
-            )
-        self.hidden_sizes = [int(size) for size in hidden_sizes]
-        if not isinstance(deterministic, bool):
-            raise ValueError(f"deterministic must be true or false, got {deterministic!r}")
-        self.deterministic = deterministic
-        self.threads = check_positive_int("threads", threads)
-        if address is not None and (not isinstance(address, str) or not address):
-            raise ValueError(f"address must be a Ray cluster address (a string) or None, got {address!r}")
-        self.address = address
-        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
+            raise ValueError(f"hidden_sizes must be a non-empty list of positive integers, got {sizes!r}")
+        if not isinstance(c.deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {c.deterministic!r}")
+        check_positive_int("threads", c.threads)
+        if c.address is not None and (not isinstance(c.address, str) or not c.address):
+            raise ValueError(f"address must be a Ray cluster address (a string) or None, got {c.address!r}")
+        self.config = dataclasses.replace(
+            c,
+            learning_rate=float(c.learning_rate),
+            gamma=float(c.gamma),
+            ent_coef=float(c.ent_coef),
+            hidden_sizes=[int(size) for size in sizes],
+        )
         self.algo: Algorithm | None = None
         self._built_for: dict[str, Any] | None = None  # the world arguments the algorithm samples
         self._module: RLModule | None = None  # the policy read from a checkpoint, before any learn
         self._restore: tempfile.TemporaryDirectory | None = None  # a copy of that checkpoint
         self.last: dict[str, float] = {}
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "num_env_runners": self.num_env_runners,
-            "train_batch_size": self.train_batch_size,
-            "minibatch_size": self.minibatch_size,
-            "num_epochs": self.num_epochs,
-            "lr": self.lr,
-            "gamma": self.gamma,
-            "entropy_coeff": self.entropy_coeff,
-            "hidden_sizes": list(self.hidden_sizes),
-            "deterministic": self.deterministic,
-            "threads": self.threads,
-            "address": self.address,
-        }
 
     def _arena_kwargs(self, env: HideAndSeekEnv | None) -> dict[str, Any]:
         """`env`'s world arguments (the checkpoint's without env), with flat observations; they become
@@ -218,21 +204,22 @@ class RLlibPPO:
         return dict(self.env_kwargs)
 
     def _config(self, env_kwargs: dict[str, Any]) -> PPOConfig:
+        c = self.config
         return (
             PPOConfig()
             .framework("torch")
             .environment(ENV_NAME, env_config=env_kwargs, disable_env_checking=True)
-            .env_runners(num_env_runners=self.num_env_runners, num_cpus_per_env_runner=1)
+            .env_runners(num_env_runners=c.num_env_runners, num_cpus_per_env_runner=1)
             .learners(num_learners=0)  # one learner, in this process
             .multi_agent(policies={POLICY}, policy_mapping_fn=_shared_policy)
-            .rl_module(model_config={"fcnet_hiddens": list(self.hidden_sizes)})
+            .rl_module(model_config={"fcnet_hiddens": list(c.hidden_sizes)})
             .training(
-                train_batch_size_per_learner=self.train_batch_size,
-                minibatch_size=self.minibatch_size,
-                num_epochs=self.num_epochs,
-                lr=self.lr,
-                gamma=self.gamma,
-                entropy_coeff=self.entropy_coeff,
+                train_batch_size_per_learner=c.train_batch_size,
+                minibatch_size=c.minibatch_size,
+                num_epochs=c.n_epochs,
+                lr=c.learning_rate,
+                gamma=c.gamma,
+                entropy_coeff=c.ent_coef,
             )
             .callbacks(_EpisodeStats)
             .debugging(seed=self.seed)
@@ -241,10 +228,10 @@ class RLlibPPO:
     def _connect(self) -> None:
         if ray.is_initialized():  # a Ray task of `gridworlds run --ray`, or the caller's own runtime
             return
-        if self.address is None:
-            ray.init(num_cpus=max(1, self.num_env_runners), include_dashboard=False)
+        if self.config.address is None:
+            ray.init(num_cpus=max(1, self.config.num_env_runners), include_dashboard=False)
         else:
-            ray.init(address=self.address)
+            ray.init(address=self.config.address)
 
     def _build(self, env_kwargs: dict[str, Any]) -> Algorithm:
         self._connect()
@@ -283,7 +270,7 @@ class RLlibPPO:
         target = steps + budget
         speed: dict[str, float] = {}
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(self.config.threads)
         try:
             while steps < target:
                 start = time.perf_counter()
@@ -316,7 +303,7 @@ class RLlibPPO:
         with torch.no_grad():
             out = module.forward_inference({Columns.OBS: torch.from_numpy(flat[None])})
             dist = module.get_inference_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
-            if self.deterministic:
+            if self.config.deterministic:
                 dist = dist.to_deterministic()
             action = dist.sample()
         return np.asarray(action[0], dtype=np.int64)
@@ -340,21 +327,16 @@ class RLlibPPO:
                 tmp, self.name, self.world_id, self.params(), {**self.env_kwargs, "observation": "flat"}
             )
 
-    @classmethod
-    def load(cls, path: str | Path) -> RLlibPPO:
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        source = Path(path) / CHECKPOINT_DIR
+    def restore(self, directory: Path) -> None:
+        source = directory / CHECKPOINT_DIR
         if not source.is_dir():
-            raise ValueError(f"{path} is not an rllib-ppo checkpoint: it has no {CHECKPOINT_DIR}/")
-        # A private copy: the run may replace `path` with newer checkpoints before this agent learns.
-        agent._restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
-        shutil.copytree(source, Path(agent._restore.name) / CHECKPOINT_DIR)
-        agent._module = RLModule.from_checkpoint(
-            Path(agent._restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH)
+            raise ValueError(f"{directory} is not an rllib-ppo checkpoint: it has no {CHECKPOINT_DIR}/")
+        # A private copy: the run may replace `directory` with newer checkpoints before this agent learns.
+        self._restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
+        shutil.copytree(source, Path(self._restore.name) / CHECKPOINT_DIR)
+        self._module = RLModule.from_checkpoint(
+            Path(self._restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH)
         )
-        return agent
 
     def close(self) -> None:
         """Stop the algorithm (its env runner actors); the agent can still act with its last policy."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 from gridworlds.agents.sb3 import MODEL_FILE, _Reporter
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
 from gridworlds.envs.checks import check_choice, check_positive_int, check_seed
@@ -117,72 +118,60 @@ class _TeamReporter(_Reporter):
         self.clock, self.clock_steps = time.perf_counter(), self.num_timesteps
 
 
-class SuperSuitPPO:
+@dataclass(frozen=True)
+class SuperSuitConfig:
+    n_envs: int = 8  # copies of the arena stepped together (n_envs x agents SB3 sub-envs)
+    learning_rate: float = 3e-4
+    n_steps: int = 128  # steps per sub-env per rollout
+    batch_size: int = 1024  # agent-steps per minibatch
+    n_epochs: int = 4
+    gamma: float = 0.99
+    ent_coef: float = 0.01
+    observation: str = "flat"  # "flat": MlpPolicy over the flat vector; "dict": MultiInputPolicy
+    deterministic: bool = True  # the most likely action when acting, else a sample
+    threads: int = 1  # torch threads while learning
+
+
+class SuperSuitPPO(AgentBase):
     """Self-play stable-baselines3 PPO, one model for every agent, over SuperSuit's vector envs.
 
-    Arguments: `n_envs` (copies of the arena stepped together; the SB3 vector env has n_envs x agents
-    sub-envs), PPO's `learning_rate`, `n_steps` (steps per sub-env per rollout), `batch_size`,
-    `n_epochs`, `gamma`, `ent_coef`, `seed`, `observation` ("flat": MlpPolicy over the flat vector;
-    "dict": MultiInputPolicy over the observation's parts; its default extractor flattens and
-    concatenates them in the flat order, so it learns the same network as "flat"), `deterministic`
-    (the most likely action when acting, else a sample), and `threads` (torch threads while learning:
-    the policy's batches are small, and on a busy 2-core machine 2 threads made learning 10-40 times
-    slower than 1)."""
+    Arguments, the SuperSuitConfig fields: `n_envs` (copies of the arena stepped together; the SB3
+    vector env has n_envs x agents sub-envs), PPO's `learning_rate`, `n_steps` (steps per sub-env
+    per rollout), `batch_size`, `n_epochs`, `gamma`, `ent_coef`, `observation` ("flat": MlpPolicy
+    over the flat vector; "dict": MultiInputPolicy over the observation's parts; its default
+    extractor flattens and concatenates them in the flat order, so it learns the same network as
+    "flat"), `deterministic` (the most likely action when acting, else a sample), and `threads`
+    (torch threads while learning: the policy's batches are small, and on a busy 2-core machine 2
+    threads made learning 10-40 times slower than 1); and the `seed`."""
 
     name = "sb3-selfplay"
+    Config = SuperSuitConfig
 
-    def __init__(
-        self,
-        world_id: str,
-        seed: int | None = None,
-        n_envs: int = 8,
-        learning_rate: float = 3e-4,
-        n_steps: int = 128,
-        batch_size: int = 1024,
-        n_epochs: int = 4,
-        gamma: float = 0.99,
-        ent_coef: float = 0.01,
-        observation: str = "flat",
-        deterministic: bool = True,
-        threads: int = 1,
-    ):
-        self.world_id = world_id
-        self.seed = check_seed(seed)
-        self.n_envs = check_positive_int("n_envs", n_envs)
-        self.learning_rate = _check_positive_number("learning_rate", learning_rate)
-        self.n_steps = check_positive_int("n_steps", n_steps)
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        if self.batch_size < 2:  # SB3 normalises advantages over a minibatch
-            raise ValueError(f"batch_size must be at least 2, got {batch_size!r}")
-        self.n_epochs = check_positive_int("n_epochs", n_epochs)
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, check_seed(seed), **settings)
+        c = self.config
+        check_positive_int("n_envs", c.n_envs)
+        check_positive_int("n_steps", c.n_steps)
+        check_positive_int("batch_size", c.batch_size)
+        if c.batch_size < 2:  # SB3 normalises advantages over a minibatch
+            raise ValueError(f"batch_size must be at least 2, got {c.batch_size!r}")
+        check_positive_int("n_epochs", c.n_epochs)
+        gamma, ent_coef = c.gamma, c.ent_coef
         if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.number) or not 0 < gamma <= 1:
             raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-        self.gamma = float(gamma)
         if isinstance(ent_coef, bool) or not isinstance(ent_coef, int | float | np.number) or ent_coef < 0:
             raise ValueError(f"ent_coef must be a non-negative number, got {ent_coef!r}")
-        self.ent_coef = float(ent_coef)
-        self.observation = check_choice("observation", observation, OBSERVATIONS)
-        if not isinstance(deterministic, bool):
-            raise ValueError(f"deterministic must be true or false, got {deterministic!r}")
-        self.deterministic = deterministic
-        self.threads = check_positive_int("threads", threads)
-        self.env_kwargs: dict[str, Any] = {}  # the world's arguments it learns with, kept in checkpoints
+        check_choice("observation", c.observation, OBSERVATIONS)
+        if not isinstance(c.deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {c.deterministic!r}")
+        check_positive_int("threads", c.threads)
+        self.config = replace(
+            c,
+            learning_rate=_check_positive_number("learning_rate", c.learning_rate),
+            gamma=float(gamma),
+            ent_coef=float(ent_coef),
+        )
         self.model: PPO | None = None
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "n_envs": self.n_envs,
-            "learning_rate": self.learning_rate,
-            "n_steps": self.n_steps,
-            "batch_size": self.batch_size,
-            "n_epochs": self.n_epochs,
-            "gamma": self.gamma,
-            "ent_coef": self.ent_coef,
-            "observation": self.observation,
-            "deterministic": self.deterministic,
-            "threads": self.threads,
-        }
 
     def _arena(self, env: HideAndSeekEnv | None) -> HideAndSeekEnv:
         """A fresh arena with `env`'s arguments (or the checkpoint's, without env) and this agent's
@@ -196,13 +185,16 @@ class SuperSuitPPO:
         self.env_kwargs = {
             **dataclasses.asdict(env.scenario),
             "view_radius": env.view_radius,
-            "observation": self.observation,
+            "observation": self.config.observation,
         }
         return HideAndSeekEnv(**self.env_kwargs)
 
     def _vector_env(self, arena: HideAndSeekEnv) -> _SelfPlayVecEnv:
         vec_env = ss.concat_vec_envs_v1(
-            ss.pettingzoo_env_to_vec_env_v1(arena), self.n_envs, num_cpus=0, base_class="stable_baselines3"
+            ss.pettingzoo_env_to_vec_env_v1(arena),
+            self.config.n_envs,
+            num_cpus=0,
+            base_class="stable_baselines3",
         )
         return _SelfPlayVecEnv(vec_env)
 
@@ -214,16 +206,17 @@ class SuperSuitPPO:
         arena = self._arena(env)
         agents = len(arena.possible_agents)
         vec_env = self._vector_env(arena)
+        c = self.config
         if self.model is None:
             self.model = PPO(
-                POLICIES[self.observation],
+                POLICIES[c.observation],
                 vec_env,
-                learning_rate=self.learning_rate,
-                n_steps=self.n_steps,
-                batch_size=self.batch_size,
-                n_epochs=self.n_epochs,
-                gamma=self.gamma,
-                ent_coef=self.ent_coef,
+                learning_rate=c.learning_rate,
+                n_steps=c.n_steps,
+                batch_size=c.batch_size,
+                n_epochs=c.n_epochs,
+                gamma=c.gamma,
+                ent_coef=c.ent_coef,
                 seed=self.seed,
                 device="cpu",
                 verbose=0,
@@ -237,7 +230,7 @@ class SuperSuitPPO:
             vec_env.seed(int(np.random.SeedSequence().generate_state(1)[0] % 2**31))
         reporter = _TeamReporter(callback, agents)
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(c.threads)
         try:
             self.model.learn(total_timesteps=budget * agents, callback=reporter, reset_num_timesteps=False)
         finally:
@@ -249,7 +242,8 @@ class SuperSuitPPO:
         """The model's action, int64 [4], for one agent's observation in either form."""
         if self.model is None:
             raise RuntimeError("this sb3-selfplay agent has not learned yet: call learn() or load one")
-        action, _ = self.model.predict(self._as_model_input(observation), deterministic=self.deterministic)
+        observation = self._as_model_input(observation)
+        action, _ = self.model.predict(observation, deterministic=self.config.deterministic)
         return np.asarray(action, dtype=np.int64)
 
     def _as_model_input(self, observation: Any) -> Any:
@@ -276,13 +270,8 @@ class SuperSuitPPO:
         with atomic.directory(path) as tmp:
             self.model.save(tmp / MODEL_FILE)
             # It plays the world in the observation form it learned with (viewers build it so).
-            env = {**self.env_kwargs, "observation": self.observation}
+            env = {**self.env_kwargs, "observation": self.config.observation}
             write_manifest(tmp, self.name, self.world_id, self.params(), env)
 
-    @classmethod
-    def load(cls, path: str | Path) -> SuperSuitPPO:
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        agent.model = PPO.load(Path(path) / MODEL_FILE, device="cpu")
-        return agent
+    def restore(self, directory: Path) -> None:
+        self.model = PPO.load(directory / MODEL_FILE, device="cpu")

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
+from gridworlds.agents import reporting
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 from gridworlds.agents.hide_and_seek import scripted
 from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import hide_and_seek as engine
@@ -41,7 +42,7 @@ from gridworlds.envs.checks import check_non_negative_int, check_positive_int
 class PPOConfig(PPOSettings):
     arenas: int = 64  # arenas stepped together; a rollout is one episode of each
     gamma: float = 0.995
-    entropy: float = 0.01
+    ent_coef: float = 0.01
     hidden: int = 64
     threads: int = 2  # torch threads (the update dominates: 2 threads on 2 cores make it 1.6x faster)
     conv_channels: int = 16  # of the two 3x3 convolutions over the local view
@@ -51,6 +52,11 @@ class PPOConfig(PPOSettings):
     # statistics count the other arenas only.
     staged_steps: int = 0
     staged_share: float = 0.5
+    # Who learns: "both" (self-play), "hiders" or "seekers" (that team; the other plays `opponent`:
+    # "random", "still", or the scripted "chase" seekers / "fort" hiders).
+    learning: str = "both"
+    opponent: str = "random"
+    tensorboard: str | None = None  # a directory for TensorBoard logs, or None
 
 
 class EntityPolicy(nn.Module):
@@ -251,10 +257,10 @@ class Trainer:
             policies = self.net.log_policies(mb)
             new_logprob = log_prob(policies, mb["action"])
             adv = (mb["advantage"] - mb["advantage"].mean()) / (mb["advantage"].std() + 1e-8)
-            policy_loss = clipped_loss(new_logprob, mb["old_logprob"], adv, c.clip)
+            policy_loss = clipped_loss(new_logprob, mb["old_logprob"], adv, c.clip_range)
             value_loss = 0.5 * (self.net.value(mb["state"], mb["own"]) - mb["return"]).pow(2).mean()
             mean_entropy = entropy(policies).mean()
-            loss = policy_loss + c.value_coef * value_loss - c.entropy * mean_entropy
+            loss = policy_loss + c.value_coef * value_loss - c.ent_coef * mean_entropy
             self.optimizer.zero_grad()
             loss.backward()
             # The actor and the critic are clipped apart: value errors of tens of points would
@@ -263,13 +269,13 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.net.critic.parameters(), c.max_grad_norm)
             self.optimizer.step()
             with torch.no_grad():
-                clipped = ((new_logprob - mb["old_logprob"]).exp() - 1).abs() > c.clip
+                clipped = ((new_logprob - mb["old_logprob"]).exp() - 1).abs() > c.clip_range
             totals["policy_loss"] += policy_loss.item()
             totals["value_loss"] += value_loss.item()
             totals["entropy"] += mean_entropy.item()
             totals["clip_fraction"] += clipped.float().mean().item()
         self.updates += 1
-        return {name: value / (c.epochs * c.minibatches) for name, value in totals.items()}
+        return {name: value / (c.n_epochs * c.minibatches) for name, value in totals.items()}
 
 
 def observation_tensors(parts: list[np.ndarray], rows: int) -> dict[str, torch.Tensor]:
@@ -310,32 +316,28 @@ MODEL, TRAINING = "model.pt", "training.json"
 ENV_TO_PART = {"self": "own"}  # the env's name of a part -> the engine's
 
 
-class SelfPlayPPO:
+class SelfPlayPPO(AgentBase):
     """Self-play PPO on the batched hide-and-seek engine (see the module docstring).
 
-    Parameters: every field of PPOConfig (arenas, learning_rate, epochs, minibatches, gamma,
-    gae_lambda, clip, entropy, value_coef, max_grad_norm, hidden, conv_channels, and the quadrant
-    game's start-state curriculum staged_steps, staged_share); `learning`: "both" (self-play),
-    "hiders" or "seekers" (that team learns, the other plays `opponent`: "random" (uniform actions),
-    "still", or the scripted "chase" seekers / "fort" hiders); `tensorboard`: a directory
-    for TensorBoard logs, or None. The budget counts env steps of one arena (an episode of the
-    quadrant game is 80); every update reports each team's mean return, the episode statistics,
-    the losses and the agent steps per second. It plays the worlds' dict observations.
+    Parameters: every field of PPOConfig (arenas, learning_rate, n_epochs, minibatches, gamma,
+    gae_lambda, clip_range, ent_coef, value_coef, max_grad_norm, hidden, conv_channels, the quadrant
+    game's start-state curriculum staged_steps, staged_share, and learning, opponent, tensorboard):
+    `learning` is "both" (self-play), "hiders" or "seekers" (that team learns, the other plays
+    `opponent`: "random" (uniform actions), "still", or the scripted "chase" seekers / "fort"
+    hiders); `tensorboard` is a directory for TensorBoard logs, or None. The budget counts env steps
+    of one arena (an episode of the quadrant game is 80); every update reports each team's mean
+    return, the episode statistics, the losses and the agent steps per second. It plays the worlds'
+    dict observations.
     """
 
     name = "selfplay-ppo"
+    Config = PPOConfig
 
-    def __init__(
-        self,
-        world_id: str,
-        seed: int | None = None,
-        learning: str = "both",
-        opponent: str = "random",
-        tensorboard: str | None = None,
-        **config: Any,
-    ):
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         if not world_id.startswith("gridworlds/HideAndSeek"):
             raise ValueError(f"selfplay-ppo plays the hide-and-seek worlds, not {world_id}")
+        super().__init__(world_id, seed, **settings)
+        learning, opponent = self.config.learning, self.config.opponent
         if learning not in TEAMS_LEARNING:
             raise ValueError(f"learning must be one of {list(TEAMS_LEARNING)}, got {learning!r}")
         if opponent not in OPPONENTS[learning]:
@@ -343,22 +345,10 @@ class SelfPlayPPO:
                 f"opponent must be one of {list(OPPONENTS[learning])} when learning={learning!r}, "
                 f"got {opponent!r}"
             )
-        self.config = check_config(PPOConfig.from_parameters(config, self.name))
-        self.world_id, self.seed, self.learning, self.opponent = world_id, seed, learning, opponent
-        self.tensorboard = tensorboard
-        self.env_kwargs: dict[str, Any] = {}
+        check_config(self.config)
         self.trainer: Trainer | None = None
         self.env_steps = 0
         self.generator = torch.Generator().manual_seed(seed or 0)  # for act
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "learning": self.learning,
-            "opponent": self.opponent,
-            "tensorboard": self.tensorboard,
-            **asdict(self.config),
-        }
 
     def _trainer(self, scenario: engine.Scenario, view_radius: int) -> Trainer:
         if self.trainer is None:
@@ -367,8 +357,8 @@ class SelfPlayPPO:
                 view_radius,
                 self.config,
                 self.seed or 0,
-                TEAMS_LEARNING[self.learning],
-                self.opponent,
+                TEAMS_LEARNING[self.config.learning],
+                self.config.opponent,
             )
         return self.trainer
 
@@ -380,7 +370,7 @@ class SelfPlayPPO:
         per_update = self.config.arenas * env.scenario.horizon
         metrics: dict[str, float] = {}
         end = self.env_steps + budget
-        with reporting(self.tensorboard, callback) as report:
+        with reporting(self.config.tensorboard, callback) as report:
             while self.env_steps < end:
                 start = time.perf_counter()
                 batch = trainer.rollout()
@@ -434,15 +424,10 @@ class SelfPlayPPO:
             (tmp / TRAINING).write_text(json.dumps(state))
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
-    @classmethod
-    def load(cls, path: str | Path) -> SelfPlayPPO:
-        path = Path(path)
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        agent.env_kwargs = manifest["env"]
-        state = json.loads((path / TRAINING).read_text())
-        trainer = agent._trainer(engine.Scenario(**state["scenario"]).check(), state["view_radius"])
-        saved = torch.load(path / MODEL, weights_only=True)
+    def restore(self, directory: Path) -> None:
+        state = json.loads((directory / TRAINING).read_text())
+        trainer = self._trainer(engine.Scenario(**state["scenario"]).check(), state["view_radius"])
+        saved = torch.load(directory / MODEL, weights_only=True)
         trainer.net.load_state_dict(saved["net"])
         trainer.optimizer.load_state_dict(saved["optimizer"])
         trainer.generator.set_state(saved["generator"])
@@ -450,8 +435,7 @@ class SelfPlayPPO:
         if "opponent_rngs" in state:  # checkpoints from before the scripted opponents lack it
             trainer.opponent_rng[:] = np.array(state["opponent_rngs"], dtype=np.uint64)
         trainer.updates = state["updates"]
-        agent.env_steps = state["env_steps"]
-        return agent
+        self.env_steps = state["env_steps"]
 
 
 def check_config(config: PPOConfig) -> PPOConfig:

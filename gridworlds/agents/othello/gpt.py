@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
+from gridworlds.agents import reporting
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 from gridworlds.agents.othello.players import observation_to_discs
 from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
@@ -100,6 +101,21 @@ class TrainConfig:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {list(TARGETS)}, got {self.target!r}")
         return self
+
+
+@dataclass(frozen=True)
+class OthelloGPTConfig(TrainConfig, GPTConfig):
+    """The `othello-gpt` agent's parameters: the model's and its training's, and where they run."""
+
+    data: str | None = None  # a dataset directory from `gridworlds data othello`; None: generate games
+    device: str = "auto"  # "auto" (a GPU when there is one), "cpu", "cuda", ...
+    tensorboard: str | None = None  # a log directory, or None
+
+    def model(self) -> GPTConfig:
+        return GPTConfig(**{f.name: getattr(self, f.name) for f in fields(GPTConfig)}).check()
+
+    def training(self) -> TrainConfig:
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)}).check()
 
 
 # --- the model ---
@@ -299,46 +315,29 @@ class Trainer:
 # --- the agent ---
 
 
-class OthelloGPTAgent:
+class OthelloGPTAgent(AgentBase):
     """`othello-gpt`: trains an OthelloGPT on random games and plays its most probable legal move.
 
-    Parameters: the GPTConfig fields (layers, d_model, heads, mlp_ratio), the TrainConfig fields
-    (batch_size, learning_rate, warmup_games, decay_games, weight_decay, target, dataset_games,
-    eval_games, eval_every, threads), `data` (a dataset directory written by `gridworlds data
-    othello`, or None to generate `dataset_games` games from the seed), `device` ("auto", "cpu",
-    "cuda", ...) and `tensorboard` (a log directory, or None). The budget of `learn` counts training
-    games; every `eval_every` games it reports the held-out metrics (module docstring), the training
-    batch's and the games per second.
+    Parameters: the OthelloGPTConfig fields, that is the GPTConfig fields (layers, d_model, heads,
+    mlp_ratio), the TrainConfig fields (batch_size, learning_rate, warmup_games, decay_games,
+    weight_decay, target, dataset_games, eval_games, eval_every, threads), `data` (a dataset
+    directory written by `gridworlds data othello`, or None to generate `dataset_games` games from
+    the seed), `device` ("auto", "cpu", "cuda", ...) and `tensorboard` (a log directory, or None).
+    The budget of `learn` counts training games; every `eval_every` games it reports the held-out
+    metrics (module docstring), the training batch's and the games per second.
     """
 
     name = "othello-gpt"
     budget_unit = "game"
+    Config = OthelloGPTConfig
 
-    def __init__(
-        self,
-        world_id: str = WORLD_ID,
-        seed: int | None = None,
-        data: str | None = None,
-        device: str = "auto",
-        tensorboard: str | None = None,
-        **config: Any,
-    ):
+    def __init__(self, world_id: str = WORLD_ID, seed: int | None = None, **settings: Any):
         if world_id != WORLD_ID:
             raise ValueError(f"othello-gpt plays {WORLD_ID}, not {world_id}")
-        model_fields = {f.name for f in fields(GPTConfig)}
-        train_fields = {f.name for f in fields(TrainConfig)}
-        unknown = set(config) - model_fields - train_fields
-        if unknown:
-            raise ValueError(
-                f"unknown parameters {sorted(unknown)}; othello-gpt takes data, device, tensorboard, "
-                f"{sorted(model_fields)} and {sorted(train_fields)}"
-            )
-        self.model_config = GPTConfig(**{k: v for k, v in config.items() if k in model_fields}).check()
-        self.train_config = TrainConfig(**{k: v for k, v in config.items() if k in train_fields}).check()
-        self.world_id, self.seed, self.data = world_id, seed, data
-        self.device_name, self.tensorboard = device, tensorboard
-        self.device = pick_device(device)
-        self.env_kwargs: dict[str, Any] = {}
+        super().__init__(world_id, seed, **settings)
+        self.model_config = self.config.model()
+        self.train_config = self.config.training()
+        self.device = pick_device(self.config.device)
         self.trainer = Trainer(self.model_config, self.train_config, seed or 0, self.device)
         self._training_games: tuple[np.ndarray, np.ndarray] | None = None
         self._held_out: tuple[np.ndarray, np.ndarray] | None = None
@@ -346,28 +345,18 @@ class OthelloGPTAgent:
         self._game: list[int] = []  # the squares played so far in the game being played
         self._position = (engine.START_BLACK, engine.START_WHITE, True)  # black, white, black to move?
 
-    def params(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "data": self.data,
-            "device": self.device_name,
-            "tensorboard": self.tensorboard,
-            **asdict(self.model_config),
-            **asdict(self.train_config),
-        }
-
     @property
     def model(self) -> OthelloGPT:
         return self.trainer.model
 
     def training_games(self) -> tuple[np.ndarray, np.ndarray]:
         if self._training_games is None:
-            if self.data is None:
+            if self.config.data is None:
                 self._training_games = game_set(self.train_config.dataset_games, self.seed or 0)
             else:
                 from gridworlds.datasets.othello import OthelloGames  # a dataset on disk
 
-                games = OthelloGames(self.data)
+                games = OthelloGames(self.config.data)
                 self._training_games = (games.tokens, games.lengths)
         return self._training_games
 
@@ -389,7 +378,7 @@ class OthelloGPTAgent:
         metrics: dict[str, float] = {}
         end = trainer.games_seen + budget
         start, games_at_start = time.perf_counter(), trainer.games_seen
-        with reporting(self.tensorboard, callback) as report:
+        with reporting(self.config.tensorboard, callback) as report:
             while trainer.games_seen < end:
                 before = trainer.games_seen
                 train_metrics = trainer.train_step(tokens, lengths)
@@ -481,24 +470,18 @@ class OthelloGPTAgent:
             write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> OthelloGPTAgent:
-        """The saved agent, on `device` if given (else the device it was saved with, or the CPU when
-        that one is missing)."""
-        path = Path(path)
-        manifest = read_manifest(path)
-        params = dict(manifest["params"])
-        if device is not None:
-            params["device"] = device
-        elif params["device"] != "auto" and not torch.cuda.is_available():
-            params["device"] = "cpu"
-        agent = cls(world_id=manifest["world_id"], **params)
-        agent.env_kwargs = manifest["env"]
-        trainer = agent.trainer
-        saved = torch.load(path / MODEL, weights_only=True, map_location=agent.device)
+    def loading_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """On a machine without the GPU it was saved with, the agent loads onto the CPU."""
+        if params["device"] != "auto" and not torch.cuda.is_available():
+            return {**params, "device": "cpu"}
+        return params
+
+    def restore(self, directory: Path) -> None:
+        trainer = self.trainer
+        saved = torch.load(directory / MODEL, weights_only=True, map_location=self.device)
         trainer.model.load_state_dict(saved["model"])
         trainer.optimizer.load_state_dict(saved["optimizer"])
-        trainer.games_seen = json.loads((path / TRAINING).read_text())["games_seen"]
-        return agent
+        trainer.games_seen = json.loads((directory / TRAINING).read_text())["games_seen"]
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ opponent's, so one search from the mover's side serves either colour.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,8 @@ def observation_to_discs(observation: Any) -> tuple[np.uint64, np.uint64]:
 class _SearchAgent(UntrainedAgent):
     """Passes when it has no square; otherwise asks `choose` for one, with its own engine generator."""
 
-    def __init__(self, world_id: str, seed: int | None = None):
-        super().__init__(world_id, seed)
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, seed, **settings)
         self.engine_rng = seed_state(0 if seed is None else seed)
 
     def act(self, observation: Any, info: dict[str, Any]) -> int:
@@ -55,17 +56,20 @@ class GreedyOthello(_SearchAgent):
         return engine.greedy_move(me, opp, self.engine_rng)
 
 
+@dataclass(frozen=True)
+class AlphaBetaConfig:
+    depth: int = 4  # plies searched
+
+
 class AlphaBetaOthello(_SearchAgent):
     """Alpha-beta search to `depth` plies over disc-square weights and mobility; ties at random."""
 
     name = "alphabeta"
+    Config = AlphaBetaConfig
 
-    def __init__(self, world_id: str, seed: int | None = None, depth: int = 4):
-        super().__init__(world_id, seed)
-        self.depth = check_positive_int("depth", depth)
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "depth": self.depth}
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, seed, **settings)
+        check_positive_int("depth", self.config.depth)
 
     def choose(self, me, opp):
-        return engine.alphabeta_move(me, opp, self.depth, self.engine_rng)
+        return engine.alphabeta_move(me, opp, self.config.depth, self.engine_rng)

@@ -83,9 +83,9 @@ def _shuffled_batches(rows: int, batch_size: int, generator: torch.Generator, de
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    epochs: int = 1  # Du et al. train one epoch on about 100k games
+    n_epochs: int = 1  # Du et al. train one epoch on about 100k games
     batch_size: int = 256
-    lr: float = 1e-3
+    learning_rate: float = 1e-3
     weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     layer_norm: bool = True  # probe each vector normalised to zero mean, unit variance, no learned gain
     hidden: int = 0  # 0: linear probe; > 0: an MLP probe with one hidden ReLU layer of this width
@@ -136,9 +136,11 @@ def train_probe(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         probe = Probe(x.shape[1], classes, config).to(device)
-    optimizer = torch.optim.AdamW(probe.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        probe.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     order = torch.Generator().manual_seed(seed)
-    steps = config.epochs * -(-len(x) // config.batch_size)
+    steps = config.n_epochs * -(-len(x) // config.batch_size)
     for rows in islice(_shuffled_batches(len(x), config.batch_size, order, device), steps):
         loss = F.cross_entropy(probe(x[rows]).flatten(0, 1), y[rows].flatten())
         optimizer.zero_grad(set_to_none=True)
@@ -199,7 +201,7 @@ class SAEConfig:
     l1_coefficient: float = 1.0
     steps: int = 10_000
     batch_size: int = 1024
-    lr: float = 1e-3
+    learning_rate: float = 1e-3
     tied: bool = True  # Du et al. tie the encoder to the decoder
     seed: int = 0
 
@@ -262,7 +264,7 @@ def train_sae(
         sae.input_scale.fill_((d_model / torch.linalg.vector_norm(x, dim=1).square().mean()).sqrt().item())
         # Starting the pre-encoder bias at the mean leaves the codes only the variation to explain.
         sae.pre_bias.copy_(x.mean(0) * sae.input_scale)
-    optimizer = torch.optim.Adam(sae.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(sae.parameters(), lr=config.learning_rate)
     order = torch.Generator().manual_seed(config.seed)
     # Kept on the device and read once at the end: a .item() per step would wait for the GPU every step.
     history = torch.zeros(config.steps, 3, device=device)

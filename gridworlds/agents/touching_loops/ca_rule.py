@@ -7,6 +7,7 @@ dynamics, it sets the noise probability.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,14 @@ from gridworlds.envs.checks import check_probability
 CA_WORLD = "gridworlds/TouchingLoopsCA-v0"
 
 
+@dataclass(frozen=True)
+class CARuleConfig:
+    noise: float = 0.4  # the probability that a cell the templates do not settle flips at random
+    tiles: str = "touching"  # the tile set whose templates the rule matches (the world's own)
+    action: str = "flip"  # the edit world's action kind, "flip" or "set" (the world's own)
+    max_visits: int = 100_000  # cells tried for one edit before giving up (action 0)
+
+
 class CARule(UntrainedAgent):
     """The probabilistic template rule with noise probability `noise`.
 
@@ -28,43 +37,25 @@ class CARule(UntrainedAgent):
     """
 
     name = "ca-rule"
+    Config = CARuleConfig
 
-    def __init__(
-        self,
-        world_id: str,
-        seed: int | None = None,
-        noise: float = 0.4,
-        tiles: str = "touching",
-        action: str = "flip",
-        max_visits: int = 100_000,
-    ):
-        super().__init__(world_id, seed)
-        self.noise = check_probability("noise", noise)
-        self.tiles = tiles
-        self.action = action
-        self.max_visits = max_visits
-        self.templates = engine.tile_set_templates(tiles)
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
+        super().__init__(world_id, seed, **settings)
+        self.config = replace(self.config, noise=check_probability("noise", self.config.noise))
+        self.templates = engine.tile_set_templates(self.config.tiles)
         self.engine_rng = seed_state(0 if seed is None else seed)
 
-    def params(self) -> dict[str, Any]:
-        return {
-            **super().params(),
-            "noise": self.noise,
-            "tiles": self.tiles,
-            "action": self.action,
-            "max_visits": self.max_visits,
-        }
-
     def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        c = self.config
         if self.world_id == CA_WORLD:
-            return np.array([self.noise], dtype=np.float32)
+            return np.array([c.noise], dtype=np.float32)
         field = np.ascontiguousarray(observation[0], dtype=np.int8)
         n = field.shape[0]
         rows = np.zeros(n + 4, dtype=np.uint64)
         engine.field_to_rows(field, rows)
         self.engine_rng, cell, value = engine.rule_edit(
-            rows, n, self.noise, self.engine_rng, *self.templates, self.max_visits
+            rows, n, c.noise, self.engine_rng, *self.templates, c.max_visits
         )
         if cell < 0:
             return 0
-        return int(cell) if self.action == "flip" else int(value) * n * n + int(cell)
+        return int(cell) if c.action == "flip" else int(value) * n * n + int(cell)

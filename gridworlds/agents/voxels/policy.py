@@ -47,7 +47,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -57,7 +57,8 @@ from gymnasium.wrappers.utils import RunningMeanStd
 from torch import nn
 
 from gridworlds import atomic
-from gridworlds.agents import Callback, read_manifest, reporting, write_manifest
+from gridworlds.agents import reporting
+from gridworlds.agents.base import AgentBase, Callback, write_manifest
 from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxels.bodies import EMPTY, H_ACT, ROBOT_MATERIALS, V_ACT, BodyLike, check_body
@@ -230,6 +231,7 @@ class SharedPPOConfig(PPOSettings):
     heads: int = 4
     layers: int = 2
     horizon: int | None = None  # control steps per episode; None: the task's own
+    tensorboard: str | None = None  # a directory for TensorBoard logs, or None
 
 
 def check_config(config: SharedPPOConfig) -> SharedPPOConfig:
@@ -271,21 +273,22 @@ def checked_bodies(bodies: Sequence[BodyLike]) -> list[np.ndarray]:
     return designs
 
 
-class SharedPPO:
+class SharedPPO(AgentBase):
     """PPO of one `VoxelPolicy` over every design it is given (module docstring), for one voxel
-    world. Parameters: every field of SharedPPOConfig; `tensorboard`: a directory for TensorBoard
-    logs, or None. `learn(env, budget)` trains on the env's body for `budget` env steps and reports
-    after every update; `act` plays the policy's mean action in the world it is bound to (`bind`,
-    which the viewer and `gridworlds eval` call), whatever its body."""
+    world. Parameters: every field of SharedPPOConfig. `learn(env, budget)` trains on the env's
+    body for `budget` env steps and reports after every update; `act` plays the policy's mean action
+    in the world it is bound to (`bind`, which the viewer and `gridworlds eval` call), whatever its
+    body."""
 
     name = "shared-ppo"
+    Config = SharedPPOConfig
 
-    def __init__(self, world_id: str, seed: int | None = None, tensorboard: str | None = None, **config: Any):
+    def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         task = world_id.removeprefix(VOXEL_WORLDS)
         if not world_id.startswith(VOXEL_WORLDS) or task not in TASKS:
             raise ValueError(f"shared-ppo plays the voxel-robot worlds, not {world_id}")
-        self.config = check_config(SharedPPOConfig.from_parameters(config, self.name))
-        self.world_id, self.seed, self.tensorboard = world_id, check_seed(seed), tensorboard
+        super().__init__(world_id, check_seed(seed), **settings)
+        check_config(self.config)
         self.task = task
         with torch.random.fork_rng():  # seeds the initial weights without touching the global stream
             torch.manual_seed(self.seed or 0)
@@ -302,9 +305,6 @@ class SharedPPO:
         self.body: np.ndarray | None = None  # the design a checkpoint shows; the last trained on
         self.bound: VoxelTask | None = None
         self.bound_cells: BodyCells | None = None
-
-    def params(self) -> dict[str, Any]:
-        return {"seed": self.seed, "tensorboard": self.tensorboard, **asdict(self.config)}
 
     def _core(self, bodies: Sequence[np.ndarray]) -> tuple[VoxelTask, BodyCells]:
         core = VoxelTask(self.task, bodies, self.config.horizon)
@@ -338,7 +338,7 @@ class SharedPPO:
         start, started = self.env_steps, time.perf_counter()
         episodes = Episodes(np.zeros(n), np.zeros(n), [])
         metrics: dict[str, float] = {}
-        with reporting(self.tensorboard, callback) as report:
+        with reporting(self.config.tensorboard, callback) as report:
             while self.env_steps - start < env_steps:
                 batch = self._rollout(core, cells, episodes)
                 used = self.env_steps - start
@@ -420,21 +420,21 @@ class SharedPPO:
             )
             adv = advantages[idx]
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip)
+            policy_loss = clipped_loss(new_logprob, old_logprobs[idx], adv, c.clip_range)
             value_loss = 0.5 * (value - returns[idx]).pow(2).mean()
-            loss = policy_loss + c.value_coef * value_loss - c.entropy * entropy.mean()
+            loss = policy_loss + c.value_coef * value_loss - c.ent_coef * entropy.mean()
             self.optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm)
             self.optimizer.step()
             with torch.no_grad():
-                clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip
+                clipped = ((new_logprob - old_logprobs[idx]).exp() - 1).abs() > c.clip_range
             totals["policy_loss"] += policy_loss.item()
             totals["value_loss"] += value_loss.item()
             totals["entropy"] += entropy.mean().item()
             totals["clip_fraction"] += clipped.float().mean().item()
         self.updates += 1
-        return {name: total / (c.epochs * c.minibatches) for name, total in totals.items()}
+        return {name: total / (c.n_epochs * c.minibatches) for name, total in totals.items()}
 
     def evaluate(self, bodies: Sequence[BodyLike], episodes: int = 1) -> np.ndarray:
         """float64 [D]: each body's mean return over `episodes` episodes under the policy's mean
@@ -498,20 +498,14 @@ class SharedPPO:
                 tmp, self.name, self.world_id, self.params(), {} if body is None else {"body": body}
             )
 
-    @classmethod
-    def load(cls, path: str | Path) -> SharedPPO:
-        path = Path(path)
-        atomic.recover_directory(path)
-        manifest = read_manifest(path)
-        agent = cls(world_id=manifest["world_id"], **manifest["params"])
-        if "body" in manifest["env"]:
-            agent.body = check_body(manifest["env"]["body"])
-        saved = torch.load(path / MODEL, weights_only=True)
-        agent.policy.load_state_dict(saved["policy"])
-        agent.optimizer.load_state_dict(saved["optimizer"])
-        agent.generator.set_state(saved["generator"])
-        state = json.loads((path / STATE).read_text())
-        agent.env_steps, agent.updates = state["env_steps"], state["updates"]
+    def restore(self, directory: Path) -> None:
+        if "body" in self.env_kwargs:
+            self.body = check_body(self.env_kwargs["body"])
+        saved = torch.load(directory / MODEL, weights_only=True)
+        self.policy.load_state_dict(saved["policy"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.generator.set_state(saved["generator"])
+        state = json.loads((directory / STATE).read_text())
+        self.env_steps, self.updates = state["env_steps"], state["updates"]
         for name in SPREAD:
-            setattr(agent.return_spread, name, state["return_spread"][name])
-        return agent
+            setattr(self.return_spread, name, state["return_spread"][name])

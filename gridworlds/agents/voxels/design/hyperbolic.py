@@ -36,7 +36,7 @@ import numbers
 
 import numpy as np
 
-# The spec's values for HERD: curvature -1.2, and tree edges of hyperbolic length 1.2 (Sarkar's tau).
+# HERD's values (docs/voxels.md): curvature -1.2, and tree edges of hyperbolic length 1.2 (Sarkar's tau).
 DEFAULT_CURVATURE = 1.2
 DEFAULT_SCALE = 1.2
 # `project` keeps points within (1 - BOUNDARY_MARGIN) / sqrt(c) of the centre: a point on the
