@@ -66,6 +66,32 @@ def test_illegal_move_is_a_noop_by_default():
     assert info["action_mask"].tolist() == [False, True, True, False]
 
 
+@pytest.mark.parametrize("limit", [1, 5, None])
+def test_a_run_of_illegal_moves_truncates_the_game(limit):
+    """An illegal move changes nothing, so a policy repeating one would play forever: the
+    `max_illegal_run`-th illegal move in a row truncates the game (None: never); a legal move
+    starts the count again."""
+    env = Game2048Env(max_illegal_run=limit)
+    env.reset(seed=0)
+    set_grid(env, [[1, 2, 0, 0], [0] * 4, [0] * 4, [0] * 4])  # left and up change nothing
+    for run in range(1, (limit or 100) + 1):
+        _, _, terminated, truncated, info = env.step(engine.LEFT)
+        assert info["illegal_run"] == run and not terminated
+        assert truncated == (run == limit)
+    if limit is not None:
+        with pytest.raises(RuntimeError, match="call reset"):
+            env.step(engine.RIGHT)
+        env.reset(seed=0)
+        set_grid(env, [[1, 2, 0, 0], [0] * 4, [0] * 4, [0] * 4])
+        for _ in range(limit - 1):
+            env.step(engine.LEFT)
+        _, _, _, truncated, info = env.step(engine.RIGHT)  # legal: the run starts again
+        assert info["illegal_run"] == 0 and not truncated
+        set_grid(env, [[1, 2, 0, 0], [0] * 4, [0] * 4, [0] * 4])
+        _, _, _, truncated, info = env.step(engine.LEFT)
+        assert info["illegal_run"] == 1 and truncated == (limit == 1)
+
+
 def test_illegal_move_can_terminate_with_a_penalty():
     env = Game2048Env(illegal_action="terminate", illegal_reward=-5.0)
     env.reset(seed=0)
@@ -163,7 +189,11 @@ def test_numpy_integer_actions_are_accepted():
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [({"observation": "pixels"}, "observation"), ({"illegal_action": "skip"}, "illegal_action")],
+    [
+        ({"observation": "pixels"}, "observation"),
+        ({"illegal_action": "skip"}, "illegal_action"),
+        ({"max_illegal_run": 0}, "max_illegal_run"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
@@ -191,7 +221,13 @@ def test_vector_env_equals_single_envs(observation, illegal_action):
     """Same seeds, same actions: the batched env gives exactly SyncVectorEnv's trajectories,
     across game ends, autoresets, illegal moves and truncations."""
     n, steps = 8, 400
-    kwargs = {"observation": observation, "illegal_action": illegal_action, "max_episode_steps": 150}
+    # A short run of illegal moves truncates too, so truncations of both kinds happen.
+    kwargs = {
+        "observation": observation,
+        "illegal_action": illegal_action,
+        "max_episode_steps": 150,
+        "max_illegal_run": 3,
+    }
     batched = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
     reference = gym.make_vec(ID, num_envs=n, vectorization_mode="sync", **kwargs)
     actions = np.random.default_rng(0).integers(0, 4, size=(steps, n))
@@ -203,7 +239,7 @@ def test_vector_env_equals_single_envs(observation, illegal_action):
         b = reference.step(actions[t])
         for x, y in zip(a[:4], b[:4], strict=True):
             assert np.array_equal(x, y), t
-        for key in ("score", "max_tile", "illegal", "action_mask"):
+        for key in ("score", "max_tile", "illegal", "illegal_run", "action_mask"):
             assert np.array_equal(a[4][key], b[4][key]), (t, key)
         ends += int((a[2] | a[3]).sum())
     assert ends > 0

@@ -28,6 +28,9 @@ WORLD_ID = "gridworlds/2048-v0"
 OBSERVATIONS = ("exponents", "onehot")
 ILLEGAL_ACTIONS = ("noop", "terminate")
 TILE_MILESTONES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+# Illegal moves in a row that truncate a game: an illegal move is a no-op, so a policy that repeats
+# one (an untrained one often does) would otherwise never end its game.
+MAX_ILLEGAL_RUN = 64
 
 # Bit a of engine.legal_bits(board) set -> row of this table is the bool mask over actions.
 _MASKS = np.array([[(bits >> a) & 1 for a in range(4)] for bits in range(16)], dtype=bool)
@@ -52,16 +55,17 @@ class Game2048Env(ViewerRendering, gym.Env):
     illegal: by default it is a no-op (reward 0, no tile spawns, `info["illegal"] = True`); with
     `illegal_action="terminate"` it ends the episode with reward `illegal_reward`.
 
-    Episode end: terminated when no move is legal; truncated by `max_episode_steps` (gym.make's
-    TimeLimit). New tiles: a 2 with probability 0.9, a 4 with 0.1, on a uniformly random empty cell;
-    a new game starts with two.
+    Episode end: terminated when no move is legal; truncated after `max_illegal_run` illegal moves
+    in a row (64; None: never), and by `max_episode_steps` (gym.make's TimeLimit). New tiles: a 2
+    with probability 0.9, a 4 with 0.1, on a uniformly random empty cell; a new game starts with two.
 
     Info: `action_mask` (bool[4]), `score` (sum of rewards so far), `max_tile` (the largest tile's
-    value), `illegal` (whether the last action changed nothing). `action_masks()` returns the mask
-    for sb3-contrib's MaskablePPO.
+    value), `illegal` (whether the last action changed nothing), `illegal_run` (illegal moves in a
+    row, up to this one). `action_masks()` returns the mask for sb3-contrib's MaskablePPO.
 
     Arguments: `observation` ("exponents" or "onehot"), `illegal_action` ("noop" or "terminate"),
-    `illegal_reward` (float, used with "terminate"), `render_mode` ("ansi", "rgb_array", "human").
+    `illegal_reward` (float, used with "terminate"), `max_illegal_run` (a positive int or None),
+    `render_mode` ("ansi", "rgb_array", "human").
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 8}
@@ -72,11 +76,13 @@ class Game2048Env(ViewerRendering, gym.Env):
         observation: str = "exponents",
         illegal_action: str = "noop",
         illegal_reward: float = -1.0,
+        max_illegal_run: int | None = MAX_ILLEGAL_RUN,
         render_mode: str | None = None,
     ):
         self.observation = check_choice("observation", observation, OBSERVATIONS)
         self.illegal_action = check_choice("illegal_action", illegal_action, ILLEGAL_ACTIONS)
         self.illegal_reward = float(illegal_reward)
+        self.max_illegal_run = _check_max_illegal_run(max_illegal_run)
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.observation_space = _observation_space(self.observation)
         self.action_space = gym.spaces.Discrete(engine.NUM_ACTIONS)
@@ -84,6 +90,8 @@ class Game2048Env(ViewerRendering, gym.Env):
         self.rng = np.uint64(0)
         self.score = 0
         self.legal = 0
+        self.illegal_run = 0
+        self.truncated = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=check_seed(seed))
@@ -91,20 +99,28 @@ class Game2048Env(ViewerRendering, gym.Env):
         self.board, self.rng = engine.new_game(self.rng)
         self.score = 0
         self.legal = engine.legal_bits(self.board)
+        self.illegal_run = 0
+        self.truncated = False
         if self.render_mode == "human":
             self.render()
         return self._observe(), self._info(False)
 
     def step(self, action):
-        require_reset(self.legal == 0)  # no legal move: before the first reset, or the game is over
+        # No legal move: before the first reset, or the game is over; or the game was truncated.
+        require_reset(self.legal == 0 or self.truncated)
         action = check_discrete_action(action, engine.NUM_ACTIONS)
         self.board, self.rng, reward, moved, self.legal = engine.step(self.board, self.rng, action)
         self.score += reward
+        self.illegal_run = 0 if moved else self.illegal_run + 1
         if not moved and self.illegal_action == "terminate":
             reward, self.legal = self.illegal_reward, 0
+        terminated = self.legal == 0
+        self.truncated = (
+            not terminated and self.max_illegal_run is not None and (self.illegal_run >= self.max_illegal_run)
+        )
         if self.render_mode == "human":
             self.render()
-        return self._observe(), float(reward), self.legal == 0, False, self._info(not moved)
+        return self._observe(), float(reward), terminated, self.truncated, self._info(not moved)
 
     def action_masks(self) -> np.ndarray:
         return _MASKS[self.legal].copy()
@@ -124,6 +140,7 @@ class Game2048Env(ViewerRendering, gym.Env):
             "score": int(self.score),
             "max_tile": 1 << engine.max_exponent(self.board),
             "illegal": illegal,
+            "illegal_run": self.illegal_run,
         }
 
     def render_state(self) -> dict[str, Any]:
@@ -140,7 +157,8 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
     `num_envs` single envs reset with seeds s, s+1, ... move for move.
 
     Arguments: those of Game2048Env, plus `num_envs` and `max_episode_steps` (truncation).
-    Info holds the arrays `action_mask` (num_envs, 4), `score`, `max_tile` and `illegal`.
+    Info holds the arrays `action_mask` (num_envs, 4), `score`, `max_tile`, `illegal` and
+    `illegal_run`.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -151,6 +169,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         observation: str = "exponents",
         illegal_action: str = "noop",
         illegal_reward: float = -1.0,
+        max_illegal_run: int | None = MAX_ILLEGAL_RUN,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
     ):
@@ -158,6 +177,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.observation = check_choice("observation", observation, OBSERVATIONS)
         self.illegal_action = check_choice("illegal_action", illegal_action, ILLEGAL_ACTIONS)
         self.illegal_reward = float(illegal_reward)
+        self.max_illegal_run = _check_max_illegal_run(max_illegal_run)
         self.max_episode_steps = (
             None if max_episode_steps is None else check_positive_int("max_episode_steps", max_episode_steps)
         )
@@ -172,6 +192,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.scores = np.zeros(n, dtype=np.int64)
         self.legal = np.zeros(n, dtype=np.uint8)
         self.lengths = np.zeros(n, dtype=np.int64)
+        self.illegal_runs = np.zeros(n, dtype=np.int64)
         self.needs_reset = np.zeros(n, dtype=bool)
         self._grids = np.zeros((n, 4, 4), dtype=np.int8)
         self._renderer = None
@@ -184,6 +205,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         engine.new_game_batch(self.boards, self.rngs, self.legal)
         self.scores[:] = 0
         self.lengths[:] = 0
+        self.illegal_runs[:] = 0
         self.needs_reset[:] = False
         self.started = True
         return self._observe(), self._info(np.zeros(self.num_envs, dtype=bool))
@@ -198,15 +220,18 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         self.scores = np.where(restart, 0, self.scores + rewards)
         self.lengths = np.where(restart, 0, self.lengths + 1)
         illegal = ~moved & ~restart
+        self.illegal_runs = np.where(illegal, self.illegal_runs + 1, 0)
         rewards = rewards.astype(np.float64)
         if self.illegal_action == "terminate":
             rewards[illegal] = self.illegal_reward
             self.legal[illegal] = 0
         terminated = (self.legal == 0) & ~restart
         truncated = np.zeros(self.num_envs, dtype=bool)
+        if self.max_illegal_run is not None:
+            truncated = (self.illegal_runs >= self.max_illegal_run) & ~terminated & ~restart
         if self.max_episode_steps is not None:
             # As gymnasium's TimeLimit does: a game that ends on its last allowed step is both.
-            truncated = (self.lengths >= self.max_episode_steps) & ~restart
+            truncated |= (self.lengths >= self.max_episode_steps) & ~restart
         self.needs_reset = terminated | truncated
         return self._observe(), rewards, terminated, truncated, self._info(illegal)
 
@@ -223,6 +248,7 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
             "score": self.scores,
             "max_tile": 1 << self._grids.reshape(self.num_envs, 16).max(axis=1).astype(np.int64),
             "illegal": illegal,
+            "illegal_run": self.illegal_runs.copy(),
         }
 
     def render(self):
@@ -240,6 +266,10 @@ class Game2048VectorEnv(gym.vector.VectorEnv):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+
+def _check_max_illegal_run(value: Any) -> int | None:
+    return None if value is None else check_positive_int("max_illegal_run", value)
 
 
 def episode_metrics(info: dict[str, Any]) -> dict[str, float]:
