@@ -71,7 +71,8 @@ class OthelloEnv(ViewerRendering, AECEnv):
     legal action, when the agent has no square to play.
 
     Rewards: at the end, +1 to the player with more discs and -1 to the other; 0 to both on a draw
-    and on every other step. The game ends (terminated) when neither player can move.
+    and on every other step. The game ends (terminated) when neither player can move: after at
+    most 60 moves that fill a square, with at most one pass between two of them.
 
     An illegal action raises ValueError and leaves the game as it was.
     Arguments: `render_mode` ("ansi", "rgb_array", "human").
@@ -185,7 +186,8 @@ class OthelloVsEnv(ViewerRendering, gym.Env):
     raises ValueError instead and leaves the game as it was.
 
     Reward: at the end, +1 for a win, -1 for a loss, 0 for a draw; 0 on every other step.
-    Episode end: terminated when neither player can move.
+    Episode end: terminated when neither player can move, so after at most 60 of the agent's moves
+    (each fills a square).
 
     Info: `action_mask` (bool[65]), `discs` (agent, opponent), `opponent_move` (its last square, -1
     if none), `illegal`, `outcome` (NaN while the game goes on, then +1 win, 0 draw, -1 loss or

@@ -178,7 +178,8 @@ class TouchingLoopsCAEnv(_LoopsField, gym.Env):
     Observation: `Box(0, 1, (2, n, n), int8)`: the field and its valid cells.
     Actions: `Box(0, 1, (1,), float32)`: the noise probability for this step's sweeps.
     Reward: -1 per sweep run, so the return is minus the sweeps to a stable pattern.
-    Episode end: terminated when stable; truncated by `max_episode_steps`.
+    Episode end: terminated when stable; truncated by `max_episode_steps` (100,000 sweeps by
+    default, gym.make's TimeLimit).
     Info: `valid_cells`, `valid_share`, `stable`, `density`, `sweeps` (so far), `invalid_visits`
     (of the last sweep), and `loops`, `contacts` once stable.
 
