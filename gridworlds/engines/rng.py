@@ -44,9 +44,13 @@ def next_float(state):
     return state, np.float64(z >> _S11) * _TO_UNIT
 
 
+# Seeds are integers in [0, SEED_LIMIT): larger ones would wrap around onto smaller seeds' games.
+SEED_LIMIT = 2**63
+
+
 def seed_state(seed: int) -> np.uint64:
     """The generator state for an integer seed; nearby seeds give unrelated streams."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
     # One mixing round so that seeds 0, 1, 2 ... do not start on neighbouring counters.
-    return np.uint64(next_u64(np.uint64(int(seed) % 2**64))[1])
+    return np.uint64(next_u64(np.uint64(int(seed)))[1])

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gridworlds.engines.rng import seed_state
+from gridworlds.engines.rng import SEED_LIMIT, seed_state
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
@@ -68,11 +68,11 @@ def require_reset(needed: bool) -> None:
 
 
 def check_seed(seed: Any) -> int | None:
-    """None or a non-negative integer (Python or numpy)."""
+    """None or an integer (Python or numpy) in [0, 2**63)."""
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"seed must be None or an integer in [0, 2**63), got {seed!r}")
     return int(seed)
 
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gridworlds.agents import AGENTS, agent_class, check_setting_names
+from gridworlds.engines.rng import SEED_LIMIT
 from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, WORLDS, load, make
 from gridworlds.values import parse_value
 
@@ -110,6 +111,7 @@ def _is_int(value: Any) -> bool:
 
 # Names become directory names, so they keep to characters that are safe in a path.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_SEEDS = 10_000  # seeds a run; a typo such as 0-99999999999 is refused, not run out of memory
 
 NON_NEGATIVE = Kind("a non-negative integer", lambda v: _is_int(v) and v >= 0)
 POSITIVE = Kind("a positive integer", lambda v: _is_int(v) and v > 0)
@@ -120,9 +122,12 @@ NAME = Kind(
 )
 TABLE = Kind("a table", lambda v: isinstance(v, dict))
 SEEDS = Kind(
-    "a non-empty array of distinct non-negative integers",
+    f"a non-empty array of distinct integers in [0, 2**63), at most {MAX_SEEDS} of them",
     lambda v: (
-        isinstance(v, list) and v != [] and all(_is_int(s) and s >= 0 for s in v) and len(set(v)) == len(v)
+        isinstance(v, list)
+        and 0 < len(v) <= MAX_SEEDS
+        and all(_is_int(s) and 0 <= s < SEED_LIMIT for s in v)
+        and len(set(v)) == len(v)
     ),
 )
 TABLES = Kind(
@@ -309,7 +314,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
 
 def parse_seeds(text: str) -> list[int]:
     """ "0-3" -> [0, 1, 2, 3]; "0,2,5" -> [0, 2, 5]; the two mix: "0-2,7"."""
-    usage = f"--seeds must be non-negative integers and ranges like 0-3 or 0,2,5, got {text!r}"
+    usage = f"--seeds must be integers in [0, 2**63) and ranges like 0-3 or 0,2,5, got {text!r}"
     seeds: list[int] = []
     for item in text.split(","):
         first, dash, last = item.strip().partition("-")
@@ -318,6 +323,10 @@ def parse_seeds(text: str) -> list[int]:
         low, high = int(first), int(last) if dash else int(first)
         if high < low:
             raise ValueError(f"{usage}: the range {item.strip()} is empty")
+        if high >= SEED_LIMIT:
+            raise ValueError(f"{usage}: {high} is too large")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise ValueError(f"{usage}: at most {MAX_SEEDS} seeds a run")
         seeds.extend(range(low, high + 1))
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"{usage}: a seed is repeated")
