@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
 
+from gridworlds.extras import MissingExtra
 from gridworlds.registry import WORLDS
 from gridworlds.tables import format_table
 from gridworlds.values import parse_key_values
 
 
 def _list(args: argparse.Namespace) -> None:
+    if args.experiments:
+        _list_experiments()
+        return
     rows = [("id", "kind", "observation space", "action space", "description")]
     rows += [(spec.id, spec.kind, *spec.spaces(), spec.description) for spec in WORLDS.values()]
     print(format_table(rows, numbers=False))
+
+
+def _list_experiments() -> None:
+    from gridworlds.runner.config import shipped_experiments
+
+    rows = [("experiment", "what it is (its first comment line)")]
+    rows += [(name, _first_comment_line(path.read_text())) for name, path in shipped_experiments().items()]
+    print(format_table(rows, numbers=False))
+
+
+def _first_comment_line(text: str) -> str:
+    comments = (line.removeprefix("#").strip() for line in text.splitlines() if line.startswith("#"))
+    return next(comments, "")
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -33,13 +51,35 @@ def _run(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     from gridworlds.runner import evaluate_command
 
-    evaluate_command(args.world, args.agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps)
+    evaluate_command(
+        args.world,
+        args.agent or ["random"],
+        episodes=args.episodes,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        env_kwargs=parse_key_values(args.env, "--env", "opponent=alphabeta"),
+    )
 
 
 def _view(args: argparse.Namespace) -> None:
     from gridworlds.viewer.app import view
 
     env_kwargs = parse_key_values(args.env, "--env", "opponent=alphabeta")
+    if args.record:
+        from gridworlds.viewer.record import record
+
+        summary = record(
+            args.world,
+            args.record,
+            agent=args.agent or [],
+            fps=args.fps,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            env_kwargs=env_kwargs,
+            body=args.body,
+        )
+        print(f"recorded {summary['steps']} moves, {summary['frames']} frames, to {args.record}")
+        return
     view(
         args.world,
         agent=args.agent,
@@ -68,12 +108,22 @@ def _bench(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridworlds", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('gridworlds')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="print every registered world").set_defaults(func=_list)
+    listing = commands.add_parser("list", help="print every registered world, or the shipped experiments")
+    listing.add_argument(
+        "--experiments",
+        action="store_true",
+        help="print the experiments that ship with gridworlds instead: each name and what it is",
+    )
+    listing.set_defaults(func=_list)
 
-    run = commands.add_parser("run", help="run an experiment file")
-    run.add_argument("experiment", help="path to an experiment .toml file")
+    run = commands.add_parser("run", help="run an experiment")
+    run.add_argument(
+        "experiment",
+        help="a shipped experiment's name (gridworlds list --experiments), or the path of a .toml file",
+    )
     run.add_argument(
         "--set",
         action="append",
@@ -97,15 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="evaluate an agent or a checkpoint on a world")
     evaluate.add_argument("world", help="world id, e.g. gridworlds/2048-v0")
-    evaluate.add_argument("--agent", default="random", help="agent name or checkpoint directory")
+    evaluate.add_argument(
+        "--agent",
+        action="append",
+        help="agent name or checkpoint directory (default: random); multi-agent worlds take one per seat "
+        "in order: Othello-v0 two, the first agent's results shown, colours swapping every game (it plays "
+        "black in games 1, 3, 5 ...); hide-and-seek repeats the last for the seats left over",
+    )
+    evaluate.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="a world argument")
     evaluate.add_argument("--episodes", type=int, default=100)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="episode k is reset with seed + k")
     evaluate.add_argument(
         "--max-steps",
         type=int,
         default=0,
         help="cut each episode off after this many steps (0: never); an agent without action masks "
-        "can repeat an illegal no-op move forever",
+        "can repeat an illegal no-op move forever (an episode past 10,000 steps shows its step count)",
     )
     evaluate.set_defaults(func=_eval)
 
@@ -123,8 +180,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a robot body file (.txt letters or .json) for a voxel-robot world, e.g. gridworlds/Walker-v0",
     )
-    view.add_argument("--max-steps", type=int, default=None, help="close after this many moves")
-    view.add_argument("--fps", type=float, default=4.0, help="agent moves per second (+/- keys change it)")
+    view.add_argument(
+        "--max-steps",
+        "--steps",
+        type=int,
+        default=None,
+        help="close after this many moves; with --record, the recording's moves "
+        "(default 1000, or the game's end)",
+    )
+    view.add_argument(
+        "--record",
+        metavar="FILE",
+        help="open no window: the agents (one for every seat) play one game, written to FILE (.gif, or .mp4 "
+        "with imageio-ffmpeg installed) at --fps frames a second",
+    )
+    view.add_argument(
+        "--fps",
+        type=float,
+        default=4.0,
+        help="agent moves per second (+/- keys change it); a recording's frame rate",
+    )
     view.add_argument("--seed", type=int, default=None)
     view.set_defaults(func=_view)
 
@@ -159,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except ValueError as error:
+    except (ValueError, MissingExtra) as error:  # a missing extra is the user's to install: no traceback
         print(f"gridworlds {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,9 +7,10 @@ gymnasium's registry; `make` builds any world, gymnasium or pettingzoo.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from gridworlds.extras import require
 
 GYMNASIUM = "gymnasium"
 PETTINGZOO_AEC = "pettingzoo-aec"
@@ -161,9 +162,10 @@ for _task, _description in VOXEL_TASKS.items():
 
 
 def load(target: str) -> Any:
-    """Import "package.module:attribute" and return the attribute."""
+    """Import "package.module:attribute" and return the attribute. A module that needs an optional
+    dependency which is not installed raises extras.MissingExtra, naming the extra to install."""
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    return getattr(require(module_name, needed_by=module_name), attribute)
 
 
 def world(world_id: str) -> World:

@@ -166,3 +166,50 @@ def test_a_key_press_is_exactly_one_move():
 def test_other_keys_make_no_move():
     press(pygame.K_x, pygame.K_SPACE, pygame.K_r, pygame.K_q)
     assert view(WORLD, seed=0)["steps"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Recordings
+
+
+def test_a_recording_holds_a_frame_before_and_after_every_move(tmp_path):
+    import imageio.v3 as iio
+
+    from gridworlds.viewer.record import record
+
+    path = tmp_path / "greedy.gif"
+    assert record(WORLD, path, "greedy", seed=0, max_steps=5) == {"steps": 5, "frames": 6}
+    frames = iio.imread(path, index=None)
+    assert frames.shape == (6, viewer.HEIGHT, viewer.WIDTH, 3)
+    assert all((frames[i] != frames[i + 1]).any() for i in range(5))  # every move changes the board
+    assert iio.immeta(path)["duration"] == 250  # milliseconds a frame, at the default 4 fps
+
+
+def test_a_recording_stops_at_the_end_of_its_game(tmp_path):
+    from gridworlds.viewer.record import record_episode
+
+    agent = make_agent("random", WORLD, seed=0)
+    summary = record_episode(WORLD, {}, agent, tmp_path / "game.gif", seed=0, fps=20)
+    assert summary["frames"] == summary["steps"] + 1 < 1000  # a random game of 2048 ends well before
+
+
+def test_an_mp4_needs_imageio_ffmpeg(tmp_path, monkeypatch):
+    from gridworlds.viewer.record import record
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if it were not installed
+    with pytest.raises(ValueError, match="pip install imageio-ffmpeg"):
+        record(WORLD, tmp_path / "greedy.mp4", "greedy", max_steps=2)
+    assert not (tmp_path / "greedy.mp4").exists()
+
+
+def test_recordings_refuse_what_they_cannot_write(tmp_path):
+    from gridworlds.viewer.record import record
+
+    with pytest.raises(ValueError, match=r"a recording is a \.gif or \.mp4 file, got '.*greedy\.png'"):
+        record(WORLD, tmp_path / "greedy.png", "greedy")
+    with pytest.raises(ValueError, match="at most 50 frames a second"):
+        record(WORLD, tmp_path / "greedy.gif", "greedy", fps=60)
+    with pytest.raises(ValueError, match="no person to play"):
+        record(WORLD, tmp_path / "me.gif", "human")
+    with pytest.raises(ValueError, match="is not a directory"):
+        record(WORLD, tmp_path / "nowhere" / "greedy.gif", "greedy")

@@ -424,3 +424,35 @@ def test_random_agent_samples_the_parallel_worlds_action_space_reproducibly(worl
     assert all(space.contains(action) for action in actions)
     np.testing.assert_array_equal(actions, [again.act({}, {}) for _ in range(20)])
     assert len({tuple(a) for a in actions}) > 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Recordings
+
+
+def test_a_recording_of_scripted_hiders_and_random_seekers(tmp_path):
+    import imageio.v3 as iio
+
+    from gridworlds.viewer.record import record
+
+    path = tmp_path / "quadrant.gif"
+    summary = record(QUADRANT, path, ["scripted", "scripted", "random"], seed=0, max_steps=12, fps=8)
+    assert summary == {"steps": 12, "frames": 13}
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == 13 and frames.shape[3] == 3 and frames.dtype == np.uint8
+    assert frames.shape[1:3] == gridworlds.make(QUADRANT, render_mode="rgb_array").render().shape[:2]
+    assert all((frames[i] != frames[i + 1]).any() for i in range(12))
+
+
+def test_a_recording_plays_one_shared_agent_or_one_agent_per_seat(tmp_path):
+    from gridworlds.viewer.record import record_episode
+
+    agents = [make_agent("scripted", QUADRANT, seed=i) for i in range(4)]
+    one_each = record_episode(QUADRANT, {"horizon": 6}, agents, tmp_path / "each.gif", seed=0)
+    assert [agent.seat for agent in agents] == SEATS and one_each == {"steps": 6, "frames": 7}
+    shared = record_episode(
+        QUADRANT, {}, make_agent("random", QUADRANT, seed=0), tmp_path / "shared.gif", steps=3
+    )
+    assert shared == {"steps": 3, "frames": 4}
+    with pytest.raises(ValueError, match="4 seats"):
+        record_episode(QUADRANT, {}, agents[:2], tmp_path / "two.gif")

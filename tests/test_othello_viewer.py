@@ -217,3 +217,16 @@ def test_view_rejects_too_many_agents_and_bad_arguments():
         view(VERSUS, agent=["random", "random"], max_steps=1)
     with pytest.raises(ValueError, match="bad arguments"):
         view(VERSUS, env_kwargs={"oponent": "random"}, max_steps=1)
+
+
+def test_a_recorded_match_lasts_until_the_game_ends(tmp_path):
+    import imageio.v3 as iio
+
+    from gridworlds.agents import make_agent
+    from gridworlds.viewer.record import record_episode
+
+    agents = [make_agent("alphabeta", TWO_PLAYERS), make_agent("random", TWO_PLAYERS, seed=0)]
+    summary = record_episode(TWO_PLAYERS, {}, agents, tmp_path / "match.gif", seed=0)
+    frames = iio.imread(tmp_path / "match.gif", index=None)
+    assert len(frames) == summary["frames"] == summary["steps"] + 1
+    assert 30 < summary["steps"] <= 64  # no more moves than squares to fill, passes aside

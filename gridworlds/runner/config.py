@@ -18,6 +18,7 @@
     [eval]
     episodes = 100                   # final evaluation episodes
     max_steps = 0                    # per-episode step cap during evaluation (0: none)
+    record = false                   # also record one evaluation episode per agent as <seed>/<label>.gif
 
 A *study* is the other kind of experiment file: a measurement that is not an agent playing a world
 (say, sweeps of a CA rule over a grid of parameters), run by a function of its own:
@@ -31,6 +32,9 @@ The function is called as function(params, out_dir, resume) -> dict (see run.py)
 `check(params, fields) -> params` attribute, loading the file calls it to check the parameters and
 fill in their defaults, so that a bad parameter fails before anything runs; `fields` is the file's
 Fields, whose errors name the file and the field (study.<key>) as all the others do.
+
+An experiment is named by a path, or by the name of one of the files that ship with the package (the
+repository's experiments/ folder): `load_experiment("2048-baselines")` (find_experiment).
 
 Every error is a ValueError that names the file, the dotted field and the form it expects.
 """
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import gridworlds.experiments
 from gridworlds.agents import AGENTS, agent_class, check_setting_names
 from gridworlds.engines.rng import SEED_LIMIT
 from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, WORLDS, load, make
@@ -72,6 +77,7 @@ class TrainSpec:
 class EvalSpec:
     episodes: int = 100
     max_steps: int = 0
+    record: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ NAME = Kind(
     lambda v: isinstance(v, str) and _SAFE_NAME.fullmatch(v) is not None,
 )
 TABLE = Kind("a table", lambda v: isinstance(v, dict))
+BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
 SEEDS = Kind(
     f"a non-empty array of distinct integers in [0, 2**63), at most {MAX_SEEDS} of them",
     lambda v: (
@@ -176,19 +183,19 @@ class Fields:
                 )
 
     def integer_section(self, data: dict, name: str, cls: type, positive: tuple[str, ...]) -> Any:
-        """A [section] of integer fields, each defaulting to the dataclass's default."""
+        """A [section] of integer fields, and true / false ones (those whose default is a bool), each
+        defaulting to the dataclass's default."""
         table = self.get(data, "", name, TABLE, {})
         prefix = f"{name}."
         fields = dataclasses.fields(cls)
         self.no_unknown_keys(table, prefix, [f.name for f in fields])
-        return cls(
-            **{
-                f.name: self.get(
-                    table, prefix, f.name, POSITIVE if f.name in positive else NON_NEGATIVE, f.default
-                )
-                for f in fields
-            }
-        )
+
+        def kind(f: dataclasses.Field) -> Kind:
+            if isinstance(f.default, bool):
+                return BOOLEAN
+            return POSITIVE if f.name in positive else NON_NEGATIVE
+
+        return cls(**{f.name: self.get(table, prefix, f.name, kind(f), f.default) for f in fields})
 
 
 def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment | Study:
@@ -269,9 +276,38 @@ def _check_env(source: str, world: str, env: dict[str, Any]) -> None:
         raise ValueError(f"{source}: env: {error}") from None
 
 
+def shipped_experiments() -> dict[str, Path]:
+    """The experiment files that ship inside the package, by name (the file's stem), in name order.
+
+    They are the repository's top-level experiments/ folder, which the build installs as the package
+    gridworlds.experiments (setup.cfg's package_dir), in a wheel and in an editable install alike.
+    """
+    folder = Path(gridworlds.experiments.__file__).parent
+    return {path.stem: path for path in sorted(folder.glob("*.toml"), key=lambda path: path.stem)}
+
+
+def find_experiment(experiment: str | Path) -> Path:
+    """The file `gridworlds run EXPERIMENT` means: the file at that path if there is one, else the
+    shipped experiment of that name. Paths inside a file (runs/...) stay relative to the working
+    directory, as the runs directory is, wherever the file itself lives."""
+    path = Path(experiment)
+    if path.is_file():
+        return path
+    shipped = shipped_experiments()
+    if str(experiment) in shipped:
+        return shipped[str(experiment)]
+    close = difflib.get_close_matches(path.stem, list(shipped), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ValueError(
+        f"{str(experiment)!r} is neither an experiment file nor the name of a shipped experiment{hint}; "
+        f"the shipped experiments are: {', '.join(shipped)} (gridworlds list --experiments describes them)"
+    )
+
+
 def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experiment | Study:
-    """Read an experiment file, apply `--set KEY=VALUE` overrides, and validate the result."""
-    path = Path(path)
+    """Read an experiment file (a path, or a shipped experiment's name), apply `--set KEY=VALUE`
+    overrides, and validate the result."""
+    path = find_experiment(path)
     try:
         text = path.read_text()
     except OSError as error:

@@ -36,6 +36,9 @@ for illegal actions (losing the game, an error) is meant for learners, not for a
 
 App keys come first: Esc or q quits, r restarts, space pauses the agents, + and - change their
 speed. A finished game waits for r, or gives way to the next by itself when only agents play.
+
+Agents can also play one game with no window, written as a GIF or a video (`gridworlds view ...
+--record FILE`): see record.py, which seats them with `seat_players` as `view` does.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import inspect
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +113,7 @@ def view(
         specs = [HUMAN, PARALLEL_DEFAULT]
     env_kwargs = dict(env_kwargs or {})
     if body is not None:
-        env_kwargs["body"] = _read_body(world_id, body, env_kwargs)
+        env_kwargs["body"] = read_body(world_id, body, env_kwargs)
     person = PERSON
     # One agent name (not a checkpoint) in a world with a built-in opponent names that opponent, and
     # the person plays it; when env_kwargs has chosen the opponent already, the agent plays instead.
@@ -123,32 +127,68 @@ def view(
     ):
         env_kwargs[opponent] = specs.pop()
         person = f"{PERSON} against {env_kwargs[opponent]}"
-    players, names, learned = _players(specs, world_id, seed)
-    env = _make(world_id, {**learned, **env_kwargs})
+    seating = seat_players(world_id, specs, seed, env_kwargs)
+    game, env = seating.game, seating.game.env
     try:
-        game: _Game
-        if parallel:
-            game = _ParallelGame(env)
-        else:
-            game = _AecGame(env) if spec.kind == registry.PETTINGZOO_AEC else _GymGame(env)
+        left_over = len(game.seats) - len(seating.players)  # the person's seats
+        players = seating.players + [None] * left_over
+        names = seating.names + [person] * left_over
+        bind_players(game, players)
+        return _App(env, game, world_id, players, names, fps, seed, max_steps).run()
+    finally:
+        env.close()
+
+
+@dataclass
+class Seating:
+    """A world made for its players: the game (its env is `game.env`), the agent on each seat from
+    the first on (None: the person), the names the status line shows, and the world's arguments."""
+
+    game: _Game
+    players: list[Any]
+    names: list[str]
+    env_kwargs: dict[str, Any]
+
+
+def seat_players(
+    world_id: str,
+    specs: list[str],
+    seed: int | None,
+    env_kwargs: dict[str, Any],
+    render_mode: str | None = "rgb_array",
+) -> Seating:
+    """Make the world and the agents of `specs` (agent specs, "human" for the person) for its seats
+    in order: the world with a checkpoint's arguments and `env_kwargs` over them; in a parallel world
+    the last spec plays the seats left over too. Other worlds' seats left over are not in `players`:
+    the caller fills them (view: with the person). More specs than seats is a ValueError. The agents
+    are not bound yet (bind_players binds them)."""
+    kind = registry.world(world_id).kind
+    players, names, learned = _players(specs, world_id, seed)
+    env_kwargs = {**learned, **env_kwargs}
+    env = make_world(world_id, env_kwargs, render_mode)
+    try:
+        game = new_game(env, kind)
         seats = len(game.seats)
         if len(players) > seats:
             raise ValueError(
                 f"{world_id} has {seats} seat(s) ({', '.join(game.seats)}), got {len(players)} agents"
             )
-        if parallel and len(specs) < seats:  # the last agent named plays the seats left over
+        if kind == registry.PETTINGZOO_PARALLEL and 0 < len(specs) < seats:
             more, more_names, _ = _players([specs[-1]] * (seats - len(specs)), world_id, seed, len(specs))
             players += more
             names += more_names
-        players += [None] * (seats - len(players))
-        names += [person] * (seats - len(names))
-        for seat, agent in zip(game.seats, players, strict=True):
-            if agent is not None:
-                agent.bind(env, seat)
-        game.players = players
-        return _App(env, game, world_id, players, names, fps, seed, max_steps).run()
-    finally:
+    except BaseException:
         env.close()
+        raise
+    return Seating(game, players, names, env_kwargs)
+
+
+def bind_players(game: _Game, players: list[Any]) -> None:
+    """Give every seat of `game` its player (None: the person), each agent bound to its seat."""
+    for seat, agent in zip(game.seats, players, strict=True):
+        if agent is not None:
+            agent.bind(game.env, seat)
+    game.players = players
 
 
 def _players(
@@ -177,7 +217,7 @@ def _players(
     return players, names, learned
 
 
-def _read_body(world_id: str, path: str | os.PathLike, env_kwargs: dict[str, Any]) -> Any:
+def read_body(world_id: str, path: str | os.PathLike, env_kwargs: dict[str, Any]) -> Any:
     """The body in the file at `path`, for a world whose env takes a `body` argument."""
     entry_point = registry.load(registry.world(world_id).entry_point)
     if "body" not in inspect.signature(entry_point).parameters:
@@ -192,11 +232,19 @@ def _read_body(world_id: str, path: str | os.PathLike, env_kwargs: dict[str, Any
         raise ValueError(str(error)) from None
 
 
-def _make(world_id: str, kwargs: dict[str, Any]) -> Any:
+def make_world(world_id: str, kwargs: dict[str, Any], render_mode: str | None = "rgb_array") -> Any:
+    """The world made with `kwargs`; an argument it does not take is a ValueError naming them all."""
     try:
-        return registry.make(world_id, render_mode="rgb_array", **kwargs)
+        return registry.make(world_id, render_mode=render_mode, **kwargs)
     except TypeError as error:  # an argument the world does not take, e.g. a typo in --env
         raise ValueError(f"{world_id}: bad arguments {sorted(kwargs)}: {error}") from None
+
+
+def new_game(env: Any, kind: str) -> _Game:
+    """The game for an env of a world of `kind` (a registry kind)."""
+    if kind == registry.PETTINGZOO_PARALLEL:
+        return _ParallelGame(env)
+    return _AecGame(env) if kind == registry.PETTINGZOO_AEC else _GymGame(env)
 
 
 def _event_to_action(world_id: str) -> EventToAction:
@@ -223,6 +271,7 @@ class _Game:
     `reset`, `step`, `allows`, `status`, and `seat` (whose move it is), `over`, `score`, which
     `reset` and `step` keep up to date. Turn-based games move one seat at a time."""
 
+    env: Any
     seats: tuple[str, ...]
     players: list[Any]
     seat: int
