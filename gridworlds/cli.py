@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import metadata
 
@@ -24,14 +25,21 @@ def _list(args: argparse.Namespace) -> None:
 def _list_experiments() -> None:
     from gridworlds.runner.config import shipped_experiments
 
-    rows = [("experiment", "what it is (its first comment line)")]
-    rows += [(name, _first_comment_line(path.read_text())) for name, path in shipped_experiments().items()]
+    rows = [("experiment", "what it is (the first sentence of its opening comment)")]
+    rows += [(name, _first_sentence(path.read_text())) for name, path in shipped_experiments().items()]
     print(format_table(rows, numbers=False))
 
 
-def _first_comment_line(text: str) -> str:
-    comments = (line.removeprefix("#").strip() for line in text.splitlines() if line.startswith("#"))
-    return next(comments, "")
+def _first_sentence(text: str) -> str:
+    """The first sentence of a file's opening comment lines, which wrap mid-sentence."""
+    opening = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        opening.append(line.removeprefix("#").strip())
+    comment = " ".join(opening)
+    end = comment.find(". ")
+    return comment if end < 0 else comment[: end + 1]
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -240,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gridworlds {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`gridworlds list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
     return 0
 
 

@@ -79,12 +79,15 @@ def test_run_takes_a_shipped_name_or_a_path(tmp_path, monkeypatch, capsys):
     assert "did you mean 2048-baselines?" in error and "the shipped experiments are: 2048-baselines," in error
 
 
-def test_list_experiments_gives_each_name_and_its_first_comment_line(capsys):
+def test_list_experiments_gives_each_name_and_its_first_sentence(capsys):
     assert main(["list", "--experiments"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 + len(shipped_experiments())
+    rows = [line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 1 + len(shipped_experiments())
     first_line = (REPOSITORY / "experiments" / "2048-baselines.toml").read_text().splitlines()[0]
-    assert ["2048-baselines", first_line.removeprefix("# ")] in [line.split(maxsplit=1) for line in lines]
+    assert ["2048-baselines", first_line.removeprefix("# ")] in rows  # a sentence on one line
+    # A sentence that wraps over comment lines is joined, and ends at its full stop.
+    ppo = dict(rows)["touching-loops-ppo"]
+    assert ppo.startswith("PPO (stable-baselines3) editing cells") and ppo.endswith("on the same fields.")
 
 
 def test_version_is_the_installed_package_version(capsys):
