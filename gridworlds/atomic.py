@@ -1,13 +1,22 @@
-"""Writes that a crash cannot leave half done: write beside the target, then rename over it."""
+"""Writes that a crash cannot leave half done: write beside the target, then rename over it.
+
+A write killed part-way leaves its temporary beside the target (`.<name>.<random>.tmp`, a file or
+a directory) and, for a directory, maybe its previous version (`.<name>.old`); the target itself is
+always whole. `remove_leftovers` clears them when the writer starts again.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+_TEMPORARY = re.compile(r"\..+\.tmp")
+_PREVIOUS = re.compile(r"\.(.+)\.old")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -61,3 +70,25 @@ def directory(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(path, old)
     os.replace(tmp, path)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftovers(root: str | os.PathLike) -> None:
+    """Finish the directory replacements that a crash left half done anywhere under `root`, and
+    delete the temporaries and previous versions that killed writes left there. Only for a tree
+    that nothing is writing to now (a run holds its directory's lock while it calls this)."""
+    for folder, subfolders, files in os.walk(root):
+        for name in [*subfolders, *files]:
+            path = Path(folder) / name
+            previous = _PREVIOUS.fullmatch(name)
+            if previous and path.is_dir():
+                recover_directory(path.with_name(previous[1]))  # moves it back if nothing replaced it
+            if _TEMPORARY.fullmatch(name) or previous:
+                _remove(path)
+        subfolders[:] = [name for name in subfolders if (Path(folder) / name).is_dir()]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """The n-tuple agents: learning through the agent interface, schedules, checkpoints, fast evaluation."""
 
 import csv
+import hashlib
 import json
 import tracemalloc
 
@@ -96,8 +97,15 @@ def test_checkpoint_files_and_bad_tables(tmp_path):
         "weights.npy",
     ]
     assert json.loads((tmp_path / "net" / "training.json").read_text())["games"] == 100
-    np.save(tmp_path / "net" / "weights.npy", np.zeros((1, 4, 16), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"expected float32 tables of shape \(1, 4, 65536\)"):
+    weights = tmp_path / "net" / "weights.npy"
+    np.save(weights, np.zeros((1, 4, 16), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"weights.npy is damaged: its SHA-256 differs"):
+        load_agent(tmp_path / "net")
+    # A table of the wrong shape that its manifest vouches for is refused all the same.
+    manifest = json.loads((tmp_path / "net" / "agent.json").read_text())
+    manifest["files"]["weights.npy"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (tmp_path / "net" / "agent.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"weights.npy: expected float32 array of shape \(1, 4, 65536\)"):
         load_agent(tmp_path / "net")
 
 

@@ -198,7 +198,7 @@ def test_the_quadrant_experiment_trains_evaluates_and_feeds_the_phases_study(tmp
     assert evaluation["steps"]["mean"] == 2560 and evaluation["eval/length_mean"]["mean"] == 80
     assert "eval/doors_locked_prep_mean" in evaluation
     run = tmp_path / "hide-and-seek-quadrant" / "0"
-    assert (run / "checkpoint-ppo" / "model.pt").is_file() and any((tmp_path / "tb").iterdir())
+    assert (run / "checkpoint-ppo" / "model.safetensors").is_file() and any((tmp_path / "tb").iterdir())
     rows = (run / "metrics.csv").read_text()
     assert "seeker_reward" in rows and "staged_share" in rows  # the file's start-state curriculum is on
     study = root / "hide-and-seek-phases.toml"

@@ -23,7 +23,7 @@ from hide_and_seek_walks import check_team_metrics, valid, walk_observations  # 
 
 import gridworlds  # noqa: E402
 from gridworlds.agents import MANIFEST  # noqa: E402
-from gridworlds.agents.hide_and_seek.rllib import CHECKPOINT_DIR, RLlibPPO  # noqa: E402
+from gridworlds.agents.hide_and_seek.rllib import MODEL, RLlibPPO  # noqa: E402
 from gridworlds.engines.hide_and_seek import EPISODE_STATS  # noqa: E402
 
 QUADRANT = "gridworlds/HideAndSeekQuadrant-v0"
@@ -128,7 +128,7 @@ def test_act_returns_valid_actions_for_both_observation_forms(trained):
 def test_save_load_round_trip_and_resume(trained, tmp_path):
     agent = trained[0]
     agent.save(tmp_path / "checkpoint")
-    assert (tmp_path / "checkpoint" / CHECKPOINT_DIR).is_dir()
+    assert (tmp_path / "checkpoint" / MODEL).is_file()
     manifest = json.loads((tmp_path / "checkpoint" / MANIFEST).read_text())
     assert manifest["name"] == "rllib-ppo"
     assert manifest["params"] == agent.params()

@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridworlds import atomic
-from gridworlds.agents import AGENTS, AgentBase, make_agent, read_manifest, write_manifest
+from gridworlds.agents import AGENTS, AgentBase, make_agent, read_manifest
 from gridworlds.cli import main
-from gridworlds.registry import PETTINGZOO_AEC, WORLDS, World
 from gridworlds.runner import evaluate, evaluate_command, run_experiment
 from gridworlds.runner.config import load_experiment, parse_seeds
 from gridworlds.runner.run import COLUMNS
@@ -83,15 +81,14 @@ class CountingAgent(AgentBase):
                 callback(self.steps, {"steps_seen": float(self.steps)})
         return {"steps_seen": float(self.steps)}
 
-    def save(self, path):
-        with atomic.directory(path) as tmp:
-            write_manifest(
-                tmp, self.name, self.world_id, {"seed": self.seed, "report_every": self.report_every}
-            )
-            (tmp / "steps.json").write_text(json.dumps(self.steps))
+    def params(self):
+        return {"seed": self.seed, "report_every": self.report_every}
 
-    def restore(self, directory):
-        self.steps = json.loads((directory / "steps.json").read_text())
+    def store(self, files):
+        files.json("steps.json", self.steps)
+
+    def restore(self, checkpoint):
+        self.steps = checkpoint.json("steps.json")
 
 
 @pytest.fixture
@@ -227,7 +224,6 @@ def test_baselines_run_writes_every_file_and_greedy_beats_random(tmp_path, capsy
         "config.toml",
         "evaluation.png",
         "metrics.csv",
-        "progress.json",
         "summary.json",
     ]  # no training.png: nothing was trained
     for png in (root / "evaluation.png", seed_dir / "evaluation.png"):
@@ -238,8 +234,10 @@ def test_baselines_run_writes_every_file_and_greedy_beats_random(tmp_path, capsy
         == load_experiment(write(tmp_path, BASELINES)).to_dict()
     )
     assert read_manifest(seed_dir / "checkpoint-greedy")["name"] == "greedy"
-    progress = json.loads(seed_dir.joinpath("progress.json").read_text())
-    assert {label: entry["finished"] for label, entry in progress.items()} == {"random": True, "greedy": True}
+    # Each checkpoint holds the progress it stands for: nothing trained.
+    for label in ("random", "greedy"):
+        progress = read_manifest(seed_dir / f"checkpoint-{label}")["progress"]
+        assert progress == {"steps": 0, "train_time": 0.0, "train_metrics": {}}
 
     agents = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]
     assert agents["greedy"]["eval"]["score_mean"] > agents["random"]["eval"]["score_mean"]
@@ -272,10 +270,10 @@ def test_resume_after_a_crash_finishes_the_budget_from_the_last_checkpoint(tmp_p
     CountingAgent.crash_at = 75  # after the checkpoint at 60 and the report at 70
     with pytest.raises(Crash):
         run_experiment(path, runs_dir=tmp_path / "runs")
-    progress = json.loads(seed_dir.joinpath("progress.json").read_text())
-    assert progress["random"]["finished"] is True
-    assert (progress["counting"]["steps"], progress["counting"]["finished"]) == (60, False)
-    random_before = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]["random"]
+    assert read_manifest(seed_dir / "checkpoint-counting")["progress"]["steps"] == 60
+    finished = json.loads(seed_dir.joinpath("summary.json").read_text())["agents"]
+    assert set(finished) == {"random"}  # counting is not finished
+    random_before = finished["random"]
 
     with pytest.raises(ValueError, match="train.budget changed"):
         run_experiment(path, overrides=["train.budget=200"], resume=True, runs_dir=tmp_path / "runs")
@@ -286,7 +284,7 @@ def test_resume_after_a_crash_finishes_the_budget_from_the_last_checkpoint(tmp_p
     assert agents["random"] == random_before  # finished agents are not run again
     assert agents["counting"]["steps"] == 100
     assert agents["counting"]["train"] == {"steps_seen": 100.0}
-    assert json.loads(seed_dir.joinpath("progress.json").read_text())["counting"]["finished"] is True
+    assert read_manifest(seed_dir / "checkpoint-counting")["progress"]["steps"] == 100
 
     rows = [row for row in read_csv(seed_dir / "metrics.csv") if row["agent"] == "counting"]
     reports = [(int(row["step"]), float(row["value"])) for row in rows if row["metric"] == "steps_seen"]
@@ -352,13 +350,6 @@ def test_evaluate_is_deterministic_given_the_seeds():
         "reached_2048_mean",
     }
     assert run(1, 10, max_steps=5)["length_mean"] == 5  # no game of 2048 ends within 5 moves
-
-
-def test_evaluate_refuses_pettingzoo_worlds(monkeypatch):
-    fake = World(id="gridworlds/Fake-v0", kind=PETTINGZOO_AEC, description="", entry_point="nowhere:Nothing")
-    monkeypatch.setitem(WORLDS, fake.id, fake)
-    with pytest.raises(ValueError, match="not supported yet"):
-        evaluate(make_agent("random", WORLD), fake.id, {}, 1, 0)
 
 
 def test_a_checkpoint_interrupted_between_its_renames_is_recovered(tmp_path):

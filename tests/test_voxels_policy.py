@@ -232,7 +232,7 @@ def test_training_is_deterministic_under_a_seed():
         ("heads", 3, r"heads must divide width \(64\)"),
         ("minibatches", 5000, r"minibatches must be at most worlds x rollout \(1024 samples\)"),
         ("horizon", 0, "horizon must be a positive integer or None"),
-        ("seed", -1, "seed must be None or a non-negative integer"),
+        ("seed", -1, r"seed must be None or an integer in \[0, 2\*\*63\)"),
         ("world", 1, r"unknown parameters \['world'\]; the shared-ppo parameters are"),
     ],
 )

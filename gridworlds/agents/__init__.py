@@ -5,7 +5,7 @@ Every agent, trained or not, answers the same calls (`base.Agent`):
     act(observation, info) -> action          # info may carry "action_mask"
     learn(env_or_data, budget, callback) -> dict[str, float]
     bind(env, seat=None) -> agent              # before playing in env; most agents need nothing
-    save(path) -> None                         # path is a directory, written atomically
+    save(path, progress=None) -> None          # path is a directory, written atomically
     Agent.load(path) -> Agent
 
 Agents are built with `make_agent(name, world_id, seed=..., **params)`, rebuilt from a checkpoint
@@ -27,10 +27,11 @@ from gridworlds.agents.base import (
     Agent,
     AgentBase,
     Callback,
+    CheckpointReader,
+    CheckpointWriter,
     check_setting_names,
     open_checkpoint,
     read_manifest,
-    write_manifest,
 )
 from gridworlds.registry import VOXEL_TASKS, load
 
@@ -41,15 +42,17 @@ __all__ = [
     "Agent",
     "AgentBase",
     "Callback",
+    "CheckpointReader",
+    "CheckpointWriter",
     "agent_class",
     "check_setting_names",
     "load_agent",
     "make_agent",
     "names_checkpoint",
     "player",
+    "open_checkpoint",
     "read_manifest",
     "reporting",
-    "write_manifest",
 ]
 
 # name -> {world id or "*": "module:Class"}. "*" serves every world without an entry of its own.
@@ -116,7 +119,7 @@ def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any)
 
 def load_agent(path: str | Path) -> Agent:
     """Rebuild whatever agent saved the checkpoint directory at `path`."""
-    manifest = open_checkpoint(path)
+    manifest = open_checkpoint(path).manifest
     return agent_class(manifest["name"], manifest["world_id"]).load(path)
 
 

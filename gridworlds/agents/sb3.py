@@ -5,13 +5,17 @@
 Any keyword argument that is not one of this class's own is passed to the algorithm's constructor
 (learning_rate, n_steps, batch_size, gamma, ent_coef, policy_kwargs, ...); unknown ones are refused
 up front. torch and stable-baselines3 are imported only when this module is.
+
+A checkpoint is data, not SB3's `model.zip` (whose loader unpickles what it holds): the policy's
+and its optimiser's state as safetensors, and in training.json the timesteps done and the running
+return statistics that scale rewards (normalize_reward). Loading builds the algorithm afresh from
+the manifest's parameters and the world's arguments, then gives it those states.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -20,16 +24,24 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-from gridworlds import atomic
-from gridworlds.agents.base import AgentBase, Callback, check_setting_names, setting_names, write_manifest
+from gridworlds.agents.base import (
+    AgentBase,
+    Callback,
+    CheckpointReader,
+    CheckpointWriter,
+    check_setting_names,
+    setting_names,
+)
 from gridworlds.agents.simple import action_mask
 from gridworlds.envs.checks import check_positive_int
 from gridworlds.registry import make
 
 ALGORITHMS = {"PPO": PPO, "MaskablePPO": MaskablePPO}
-MODEL_FILE = "model.zip"
+MODEL, TRAINING = "policy.safetensors", "training.json"
+RETURN_STATISTICS = ("mean", "var", "count")  # a RunningMeanStd's state
 RESERVED = {"self", "env", "policy", "seed", "device", "verbose"}  # set by this adapter itself
 
 
@@ -111,6 +123,8 @@ class SB3Agent(AgentBase):
         check_positive_int("n_envs", self.config.n_envs)
         self.model = None
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # a Box world's action bounds
+        # With normalize_reward: the running spread of the return, carried over learn calls.
+        self.return_statistics = RunningMeanStd(shape=())
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
@@ -131,8 +145,9 @@ class SB3Agent(AgentBase):
         """n_envs copies of `env` (same id and arguments), each recording its episodes.
 
         With normalize_reward, rewards are divided by a running estimate of the return's spread;
-        2048's merge rewards run into the thousands, which swamps the value loss otherwise.
-        Acting needs no such statistics, so they are not saved.
+        2048's merge rewards run into the thousands, which swamps the value loss otherwise. The
+        estimate goes on over learn calls and checkpoints (acting does not need it).
+        Without env: copies of the world with the arguments it learned with (a loaded checkpoint's).
         """
         if env is not None and env.spec is not None:
             spec = env.spec
@@ -142,13 +157,21 @@ class SB3Agent(AgentBase):
         else:
 
             def build():
-                return Monitor(unit_actions(make(self.world_id)))
+                return Monitor(unit_actions(make(self.world_id, **self.env_kwargs)))
 
         vec_env = DummyVecEnv([build] * self.config.n_envs)
         vec_env.seed(self.seed)
         if self.config.normalize_reward:
             vec_env = VecNormalize(vec_env, norm_obs=False, norm_reward=True)
+            vec_env.ret_rms = self.return_statistics
         return vec_env
+
+    def _build_model(self, vec_env: VecEnv) -> None:
+        if self.config.algo == "MaskablePPO" and isinstance(vec_env.action_space, gym.spaces.Box):
+            raise ValueError(f"{self.world_id} has continuous actions: use algo='PPO'")
+        self.model = ALGORITHMS[self.config.algo](
+            self.config.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
+        )
 
     def learn(self, env: gym.Env | None, budget: int, callback: Callback | None = None) -> dict[str, float]:
         """Train for `budget` more environment steps on copies of `env`; return the last metrics."""
@@ -156,11 +179,7 @@ class SB3Agent(AgentBase):
         if env is not None and env.spec is not None:
             self.env_kwargs = {k: v for k, v in env.spec.kwargs.items() if k != "render_mode"}
         if self.model is None:
-            if self.config.algo == "MaskablePPO" and isinstance(vec_env.action_space, gym.spaces.Box):
-                raise ValueError(f"{self.world_id} has continuous actions: use algo='PPO'")
-            self.model = ALGORITHMS[self.config.algo](
-                self.config.policy, vec_env, seed=self.seed, device="cpu", verbose=0, **self.hyperparameters
-            )
+            self._build_model(vec_env)
         else:
             self.model.set_env(vec_env)
         reporter = _Reporter(callback)
@@ -192,12 +211,27 @@ class SB3Agent(AgentBase):
         low, high = self._bounds
         return low + (np.clip(unit, -1.0, 1.0) + 1.0) * (high - low) / 2
 
-    def save(self, path: str | Path) -> None:
+    def store(self, files: CheckpointWriter) -> None:
         if self.model is None:
             raise RuntimeError("nothing to save: this sb3 agent has not learned yet")
-        with atomic.directory(path) as tmp:
-            self.model.save(tmp / MODEL_FILE)
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+        policy = self.model.policy
+        files.tensors(MODEL, {"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict()})
+        statistics = self.return_statistics
+        files.json(
+            TRAINING,
+            {
+                "num_timesteps": self.model.num_timesteps,
+                "return_statistics": {name: float(getattr(statistics, name)) for name in RETURN_STATISTICS},
+            },
+        )
 
-    def restore(self, directory: Path) -> None:
-        self.model = ALGORITHMS[self.config.algo].load(directory / MODEL_FILE, device="cpu")
+    def restore(self, checkpoint: CheckpointReader) -> None:
+        saved, training = checkpoint.tensors(MODEL), checkpoint.json(TRAINING)
+        vec_env = self._vector_env(None)
+        self._build_model(vec_env)
+        vec_env.close()  # learn gives the model its own
+        self.model.policy.load_state_dict(saved["policy"])
+        self.model.policy.optimizer.load_state_dict(saved["optimizer"])
+        self.model.num_timesteps = training["num_timesteps"]
+        for name in RETURN_STATISTICS:
+            setattr(self.return_statistics, name, training["return_statistics"][name])

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gridworlds import atomic
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
+from gridworlds.agents.base import AgentBase, Callback
 
 
 class UntrainedAgent(AgentBase):
-    """An agent whose behaviour is fixed by its parameters: learn does nothing, save keeps them."""
+    """An agent whose behaviour is fixed by its parameters: learn does nothing, and a checkpoint is
+    its manifest alone."""
 
     name = "untrained"
 
@@ -23,10 +22,6 @@ class UntrainedAgent(AgentBase):
 
     def learn(self, env_or_data: Any, budget: int, callback: Callback | None = None) -> dict[str, float]:
         return {}
-
-    def save(self, path: str | Path) -> None:
-        with atomic.directory(path) as tmp:
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
 
 
 def action_mask(observation: Any, info: dict[str, Any]) -> np.ndarray | None:

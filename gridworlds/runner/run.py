@@ -5,10 +5,11 @@ What a run writes under runs/<name>/:
     summary.json, evaluation.png   per agent, mean and std over the seeds of every final number
     <seed>/config.toml             the resolved experiment, for this seed
     <seed>/metrics.csv             the training log (below)
-    <seed>/checkpoint-<label>/     each agent's latest checkpoint (agent.save)
-    <seed>/progress.json           per agent: steps, training time and training metrics of its latest
-                                   checkpoint, and whether the agent is finished
-    <seed>/summary.json            per agent: final evaluation, steps, training time, final training metrics
+    <seed>/checkpoint-<label>/     each agent's latest checkpoint (agent.save), its manifest holding
+                                   the run's progress at that checkpoint: steps, training time and
+                                   training metrics
+    <seed>/summary.json            per agent: final evaluation, steps, training time, final training
+                                   metrics; an agent in it is finished
     <seed>/evaluation.png          final evaluation, a bar per agent
     <seed>/training.png            training curves, when some agent was trained
 
@@ -18,8 +19,19 @@ environment steps, or what the agent counts instead (its `budget_unit`, e.g. gam
 seconds of training wall time (summed over resumes, periodic evaluations included); periodic
 evaluations log their metrics with an `eval/` prefix.
 
-Every file is written atomically, so a run killed at any point resumes with `--resume`: finished
-agents are skipped, an unfinished one continues from its latest checkpoint.
+A run killed at any point resumes with `--resume` and ends as the uninterrupted run would (the
+same weights, bit for bit, where training is deterministic, and the same metrics.csv rows, each
+once):
+
+- every file is written atomically, and a checkpoint and the progress it stands for are one
+  directory, committed by one rename: there is no moment at which one is newer than the other;
+- a resumed agent continues from its checkpoint's progress, and metrics.csv is cut back to the
+  checkpoint's step, so the rows after it are logged again exactly once; finished agents (those
+  in summary.json) are skipped;
+- the temporaries that killed writes left behind are deleted when the run resumes;
+- a run holds a lock on its directory (runs/.<name>.lock, released by the OS however the process
+  ends), so a second run on it, or a --resume while it runs, is refused, naming the process;
+- the worker processes of a run over several seeds end with it, even when it is killed.
 
 A study (an experiment file with a [study] table, see config.py) runs in this process instead,
 without seeds to fan out over (it seeds itself from its parameters):
@@ -37,16 +49,22 @@ A resumed study must have the same config as the interrupted one, as a resumed s
 from __future__ import annotations
 
 import csv
+import ctypes
 import dataclasses
 import json
 import math
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +73,21 @@ import tomli_w
 from tqdm import tqdm
 
 from gridworlds import atomic
-from gridworlds.agents import Agent, agent_class, load_agent, make_agent
+from gridworlds.agents import MANIFEST, Agent, agent_class, load_agent, make_agent, open_checkpoint
 from gridworlds.registry import load, make
 from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds
 from gridworlds.runner.evaluate import evaluate
 from gridworlds.runner.plots import plot_evaluation, plot_training
 from gridworlds.tables import csv_text, format_table
 
-CONFIG, METRICS, PROGRESS, SUMMARY = "config.toml", "metrics.csv", "progress.json", "summary.json"
+try:
+    import fcntl
+except ImportError:  # Windows: run directories are not locked
+    fcntl = None
+
+CONFIG, METRICS, SUMMARY = "config.toml", "metrics.csv", "summary.json"
 COLUMNS = ("agent", "step", "time", "metric", "value")
+PR_SET_PDEATHSIG = 1  # Linux's prctl option: the signal a process gets when its parent ends
 
 
 def run_experiment(
@@ -93,21 +117,58 @@ def run_experiment(
     if resume and overwrite:
         raise ValueError("--resume and --overwrite contradict each other; pass one of them")
     root = Path(runs_dir) / experiment.name
-    if root.is_dir() and any(root.iterdir()):
-        if overwrite:
-            shutil.rmtree(root)
-        elif not resume:
-            raise ValueError(
-                f"{root} already holds results; pass --resume to continue them or --overwrite to delete them"
-            )
+    with _holding(root):
+        if root.is_dir() and any(root.iterdir()):
+            if overwrite:
+                shutil.rmtree(root)
+            elif resume:
+                atomic.remove_leftovers(root)  # what killed writes left; no one else writes here now
+            else:
+                raise ValueError(
+                    f"{root} already holds results; pass --resume to continue them or --overwrite to "
+                    "delete them"
+                )
+        start = time.perf_counter()
+        if isinstance(experiment, Study):
+            return _run_study(experiment, root, resume, start)
+        if ray_address is None:
+            results = _run_locally(experiment, root, resume)
+        else:
+            results = _run_on_ray(experiment, root, resume, ray_address)
+        return _report(experiment, root, results, start)
 
-    start = time.perf_counter()
-    if isinstance(experiment, Study):
-        return _run_study(experiment, root, resume, start)
-    if ray_address is None:
-        results = _run_locally(experiment, root, resume)
-    else:
-        results = _run_on_ray(experiment, root, resume, ray_address)
+
+@contextmanager
+def _holding(root: Path) -> Iterator[None]:
+    """Hold the run directory `root` for the length of the block: a lock file beside it, locked
+    with flock and holding this process's id. A second run on `root` is refused, naming the process
+    that holds it; the OS releases the lock when that process ends, however it ends, so a killed
+    run never leaves its directory locked."""
+    if fcntl is None:
+        yield
+        return
+    lock = root.with_name(f".{root.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+") as file:  # "a+": created if missing, never emptied by opening
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "unknown"
+            raise ValueError(
+                f"{root} is in use by another gridworlds run (process {holder}); wait for it to end, "
+                "or give this run another --runs-dir"
+            ) from None
+        file.truncate(0)
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        yield
+
+
+def _report(
+    experiment: Experiment, root: Path, results: list[dict[str, Any]], start: float
+) -> dict[str, Any]:
+    """Write and print the summary over the seeds; returns it."""
     summary = _aggregate(experiment, results)
     atomic.write_text(root / SUMMARY, json.dumps(summary, indent=2))
     plot_evaluation(
@@ -122,8 +183,8 @@ def run_experiment(
     print(_table(summary))
     print(f"\ndone in {time.perf_counter() - start:.1f} s; results in {root}/")
     print("  summary.json, evaluation.png  over the seeds")
-    print("  <seed>/                       config.toml, metrics.csv, summary.json, progress.json,")
-    print("                                checkpoint-<label>/, evaluation.png, training.png")
+    print("  <seed>/                       config.toml, metrics.csv, summary.json, checkpoint-<label>/,")
+    print("                                evaluation.png, training.png")
     return summary
 
 
@@ -163,21 +224,16 @@ def run_seed(
         _check_same_config(run_dir / CONFIG, config)
     atomic.write_text(run_dir / CONFIG, tomli_w.dumps(config))
 
-    run = _SeedRun(
-        experiment, seed, run_dir, MetricsLog(run_dir / METRICS), Progress(run_dir / PROGRESS, resume), bars
-    )
+    run = _SeedRun(experiment, seed, run_dir, MetricsLog(run_dir / METRICS), bars)
     summary_file = run_dir / SUMMARY
     earlier = json.loads(summary_file.read_text())["agents"] if resume and summary_file.is_file() else {}
     summary = {"seed": seed, "agents": earlier}
     for spec in experiment.agents:
-        state = run.progress.get(spec.label)
-        if state and state["finished"] and spec.label in earlier:
+        if spec.label in earlier:
             tqdm.write(f"seed {seed} {spec.label}: finished earlier, skipped")
             continue
-        run.log.drop_after(spec.label, state["steps"] if state else -1)
-        summary["agents"][spec.label] = run.agent(spec)
+        summary["agents"][spec.label] = run.agent(spec, resume)
         atomic.write_text(summary_file, json.dumps(summary, indent=2))
-        run.progress.finish(spec.label)
 
     rows = run.log.rows()
     if rows:
@@ -202,29 +258,30 @@ class _SeedRun:
     seed: int
     run_dir: Path
     log: MetricsLog
-    progress: Progress
     bars: dict[str, Any] | None
 
-    def agent(self, spec: AgentSpec) -> dict[str, Any]:
-        """Train what remains of one agent's budget, checkpoint it, evaluate it: its summary entry."""
+    def agent(self, spec: AgentSpec, resume: bool) -> dict[str, Any]:
+        """Train what remains of one agent's budget (all of it, or from its checkpoint when
+        resuming), checkpoint it, evaluate it: its summary entry."""
         checkpoint = self.run_dir / f"checkpoint-{spec.label}"
-        state = self.progress.get(spec.label)
-        if state:
+        resumed = resume and (checkpoint / MANIFEST).is_file()
+        if resumed:
+            steps, train_time, train_metrics = _progress(checkpoint)
             agent = load_agent(checkpoint)
-            steps, train_time, train_metrics = state["steps"], state["train_time"], state["train_metrics"]
         else:
             try:
                 agent = make_agent(spec.name, self.experiment.world, seed=self.seed, **spec.params)
             except ValueError as error:
                 raise ValueError(f"agent {spec.label!r}: {error}") from None
             steps, train_time, train_metrics = 0, 0.0, {}
+        # Its rows after the checkpoint (all of them, without one) are logged again as it goes on.
+        self.log.drop_after(spec.label, steps if resumed else -1)
         # Its checkpoints then say which world arguments it plays with (eval and view read them).
         agent.env_kwargs = dict(self.experiment.env)
         if steps < self.experiment.train.budget:
             steps, train_time, train_metrics = self.train(agent, spec, checkpoint, steps, train_time)
-        agent.save(checkpoint)
-        # Recorded before the evaluation, so that a crash during it resumes without training again.
-        self.progress.record(spec.label, steps, train_time, train_metrics)
+        # With its progress, before the evaluation: a crash during it resumes without training again.
+        agent.save(checkpoint, _progress_record(steps, train_time, train_metrics))
 
         episodes = spec.eval_episodes or self.experiment.eval.episodes
         bar = False if self.bars is None else {**self.bars, "desc": f"seed {self.seed} {spec.label} evaluate"}
@@ -267,9 +324,7 @@ class _SeedRun:
                 self.log.write(spec.label, step, elapsed, {f"eval/{k}": v for k, v in evaluation.items()})
                 next_eval = _next_multiple(step, train.eval_every)
             if step >= next_checkpoint:
-                agent.save(checkpoint)
-                # Only after the save, so that progress.json never points at a checkpoint not yet there.
-                self.progress.record(spec.label, step, elapsed, dict(metrics))
+                agent.save(checkpoint, _progress_record(step, elapsed, metrics))
                 next_checkpoint = _next_multiple(step, train.checkpoint_every)
 
         try:
@@ -323,31 +378,22 @@ class MetricsLog:
         atomic.write_text(self.path, csv_text(kept, COLUMNS))
 
 
-class Progress:
-    """progress.json: per agent label, its latest checkpoint's steps, training time and training
-    metrics, and whether the agent is finished (trained, evaluated and in summary.json)."""
+def _progress_record(steps: int, train_time: float, train_metrics: dict[str, float]) -> dict[str, Any]:
+    """What a checkpoint's manifest records of the run at the moment it was saved."""
+    return {"steps": steps, "train_time": train_time, "train_metrics": dict(train_metrics)}
 
-    def __init__(self, path: Path, resume: bool):
-        self.path = path
-        self.agents: dict[str, dict[str, Any]] = (
-            json.loads(path.read_text()) if resume and path.is_file() else {}
-        )
 
-    def get(self, label: str) -> dict[str, Any] | None:
-        return self.agents.get(label)
-
-    def record(self, label: str, steps: int, train_time: float, train_metrics: dict[str, float]) -> None:
-        self.agents[label] = {
-            "steps": steps,
-            "train_time": train_time,
-            "train_metrics": train_metrics,
-            "finished": False,
-        }
-        atomic.write_text(self.path, json.dumps(self.agents, indent=2))
-
-    def finish(self, label: str) -> None:
-        self.agents[label]["finished"] = True
-        atomic.write_text(self.path, json.dumps(self.agents, indent=2))
+def _progress(checkpoint: Path) -> tuple[int, float, dict[str, float]]:
+    """(steps, training time, training metrics) that the checkpoint of a run stands for."""
+    manifest = open_checkpoint(checkpoint).manifest
+    progress = manifest.get("progress")
+    try:
+        return int(progress["steps"]), float(progress["train_time"]), dict(progress["train_metrics"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"{checkpoint / MANIFEST}: cannot resume from it: its progress must hold steps, train_time "
+            f"and train_metrics (a run writes them), got {progress!r}"
+        ) from None
 
 
 def _check_same_config(path: Path, config: dict[str, Any]) -> None:
@@ -377,13 +423,40 @@ def _run_locally(experiment: Experiment, root: Path, resume: bool) -> list[dict[
     workers = min(len(seeds), os.cpu_count() or 1)
     # One lock shared by all processes keeps their stacked tqdm bars from overwriting each other.
     with ProcessPoolExecutor(
-        workers, context, initializer=tqdm.set_lock, initargs=(context.RLock(),)
+        workers, context, initializer=_start_worker, initargs=(context.RLock(),)
     ) as pool:
         futures = [
             pool.submit(run_seed, experiment, seed, root / str(seed), resume, {"position": i, "leave": False})
             for i, seed in enumerate(seeds)
         ]
         return [future.result() for future in futures]
+
+
+def _start_worker(bars_lock: Any) -> None:
+    """Set up a worker process of a local run over seeds: its bars share `bars_lock`, and it ends
+    with the run."""
+    tqdm.set_lock(bars_lock)
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """End this process when the process that started it ends, however that ends: the workers of a
+    killed run must not go on writing its directories. On Linux the kernel kills it at once
+    (prctl PR_SET_PDEATHSIG; the pool starts its workers from the thread that runs the run, which
+    lives as long as the run); elsewhere a thread waits for the parent and then ends the process."""
+    parent = multiprocessing.parent_process()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if not parent.is_alive():  # it ended before the request took effect
+                os._exit(1)
+            return
+    threading.Thread(target=_exit_after, args=(parent,), daemon=True).start()
+
+
+def _exit_after(parent: BaseProcess) -> None:
+    parent.join()
+    os._exit(1)
 
 
 def _run_on_ray(experiment: Experiment, root: Path, resume: bool, address: str) -> list[dict[str, Any]]:

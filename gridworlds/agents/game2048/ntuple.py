@@ -17,12 +17,14 @@ independent runs on both cores, run two seeds (`gridworlds run ... --seeds 0-1`)
 `expectimax` plays a trained `ntuple` checkpoint with a deeper search and learns nothing.
 
 Checkpoints: the weights as .npy beside agent.json (and, during TC, its two accumulator tables), so
-a 4x6 network is a 256 MiB file; loading reads each table once into its final array.
+a 4x6 network is a 256 MiB file; loading reads each table once into its final array, after checking
+its SHA-256, and refuses a table holding NaN or infinity. training.json holds the games played and
+the training threads' generator states, so that a resumed run learns exactly what an uninterrupted
+one does.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from gridworlds import atomic
-from gridworlds.agents.base import AgentBase, Callback, open_checkpoint, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter, open_checkpoint
 from gridworlds.agents.game2048 import ntuple_network as nt
 from gridworlds.agents.game2048.greedy import observation_to_board
 from gridworlds.agents.simple import UntrainedAgent
@@ -259,22 +260,20 @@ class NTupleAgent(AgentBase):
 
     # --- checkpoints ---
 
-    def save(self, path: str | Path) -> None:
-        with atomic.directory(path) as tmp:
-            np.save(tmp / WEIGHTS, self.network())
-            if self.sums is not None:
-                np.save(tmp / SUMS, self.sums)
-                np.save(tmp / MAGNITUDES, self.magnitudes)
-            state = {"games": self.games, "rngs": [int(r) for r in self.rngs]}
-            (tmp / TRAINING).write_text(json.dumps(state))
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+    def store(self, files: CheckpointWriter) -> None:
+        files.array(WEIGHTS, self.network())
+        if self.sums is not None:
+            files.array(SUMS, self.sums)
+            files.array(MAGNITUDES, self.magnitudes)
+        files.json(TRAINING, {"games": self.games, "rngs": [int(r) for r in self.rngs]})
 
-    def restore(self, directory: Path) -> None:
-        self.weights = _load_table(directory / WEIGHTS, self.table_shape())
-        if (directory / SUMS).is_file():
-            self.sums = _load_table(directory / SUMS, self.table_shape())
-            self.magnitudes = _load_table(directory / MAGNITUDES, self.table_shape())
-        state = json.loads((directory / TRAINING).read_text())
+    def restore(self, checkpoint: CheckpointReader) -> None:
+        shape = self.table_shape()
+        self.weights = checkpoint.array(WEIGHTS, np.float32, shape)
+        if checkpoint.has(SUMS):
+            self.sums = checkpoint.array(SUMS, np.float32, shape)
+            self.magnitudes = checkpoint.array(MAGNITUDES, np.float32, shape)
+        state = checkpoint.json(TRAINING)
         self.games = state["games"]
         self.rngs = [np.uint64(r) for r in state["rngs"]]
 
@@ -286,14 +285,6 @@ def _spans(count: int, parts: int) -> list[slice]:
     """`count` games as at most `parts` contiguous, non-empty slices, one per thread."""
     bounds = [count * i // parts for i in range(parts + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-
-
-def _load_table(file: Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """One set of tables, read straight into its array (np.load of a plain .npy allocates it once)."""
-    table = np.load(file)
-    if table.dtype != np.float32 or table.shape != shape:
-        raise ValueError(f"{file}: expected float32 tables of shape {shape}, got {table.dtype} {table.shape}")
-    return table
 
 
 @dataclass(frozen=True)
@@ -322,13 +313,18 @@ class ExpectimaxAgent(NTupleAgent):
         if not isinstance(network, str) or not network or not Path(network).is_dir():
             raise ValueError(f"network must be the checkpoint directory of an ntuple agent, got {network!r}")
         trained = open_checkpoint(network)
-        if trained["name"] != NTupleAgent.name:
-            raise ValueError(f"network {network!r} holds a {trained['name']!r} agent, not an ntuple one")
-        self._build_tables(trained["params"]["patterns"], trained["params"]["stages"], seed)
-        self.weights = _load_table(Path(network) / WEIGHTS, self.table_shape())
+        if trained.manifest["name"] != NTupleAgent.name:
+            raise ValueError(
+                f"network {network!r} holds a {trained.manifest['name']!r} agent, not an ntuple one"
+            )
+        params = trained.manifest["params"]
+        if not {"patterns", "stages"} <= set(params):
+            raise ValueError(f"{trained.manifest_file}: params lack the network's patterns and stages")
+        self._build_tables(params["patterns"], params["stages"], seed)
+        self.weights = trained.array(WEIGHTS, np.float32, self.table_shape())
 
     # An untrained agent's: learning does nothing, and a checkpoint holds only the parameters (the
     # weights stay in the network's own checkpoint).
     learn = UntrainedAgent.learn
-    save = UntrainedAgent.save
+    store = AgentBase.store
     restore = AgentBase.restore

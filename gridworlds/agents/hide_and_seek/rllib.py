@@ -25,19 +25,19 @@ callback gets the means, over the episodes finished in that iteration (the previ
 finished), of each team's return and the other EPISODE_STATS from the episode's last infos, the
 episode length, and agent_steps_per_second.
 
-A checkpoint directory holds RLlib's checkpoint (`Algorithm.save_to_path`) in `rllib/` beside
-`agent.json`. `load` reads only the policy's RLModule from it (no Ray needed to act); the first
-`learn` after a load builds the algorithm and restores all of it (weights, optimiser, counters).
+A checkpoint is data, never RLlib's own checkpoint (whose files are pickles): the shared policy's
+weights (the learner's RLModule, policy and value networks) as safetensors and the arena steps
+sampled so far in training.json. `load` builds the RLModule from the manifest's parameters and
+gives it the weights (no Ray runtime needed to act); the first `learn` after a load builds the
+algorithm and gives its learner and env runners those weights. The optimiser's state is not kept:
+a resumed run's optimiser starts afresh.
 ray[rllib] and torch are imported only when this module is.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,8 +52,7 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 from ray.tune.registry import register_env
 
-from gridworlds import atomic
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
 from gridworlds.envs.checks import check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import PARTS, HideAndSeekEnv
@@ -61,9 +60,10 @@ from gridworlds.registry import make
 
 ENV_NAME = "gridworlds-hide-and-seek-rllib"  # the name the env is registered under with Ray Tune
 POLICY = "shared"  # the one policy (RLModule id) that every agent plays
-CHECKPOINT_DIR = "rllib"  # RLlib's checkpoint inside the agent's checkpoint directory
+MODEL, TRAINING = "policy.safetensors", "training.json"
 STATS_KEY = "gridworlds"  # where the episode statistics go in the env runners' results
-# The shared policy's RLModule inside RLlib's checkpoint.
+# The shared policy's RLModule among the algorithm's components (its learner's copy, which has the
+# value network that the env runners' inference-only copies lack).
 MODULE_PATH = (COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, POLICY)
 
 
@@ -183,8 +183,11 @@ class RLlibPPO(AgentBase):
         )
         self.algo: Algorithm | None = None
         self._built_for: dict[str, Any] | None = None  # the world arguments the algorithm samples
-        self._module: RLModule | None = None  # the policy read from a checkpoint, before any learn
-        self._restore: tempfile.TemporaryDirectory | None = None  # a copy of that checkpoint
+        # While no algorithm runs (loaded, or closed): the policy's weights, and the RLModule built
+        # from them to act; the next algorithm built starts from them.
+        self._weights: dict[str, np.ndarray] | None = None
+        self._module: RLModule | None = None
+        self._earlier_steps = 0  # arena steps sampled by earlier algorithms (a checkpoint's, say)
         self.last: dict[str, float] = {}
 
     def _arena_kwargs(self, env: HideAndSeekEnv | None) -> dict[str, Any]:
@@ -237,15 +240,24 @@ class RLlibPPO(AgentBase):
         self._connect()
         register_env(ENV_NAME, _create_env)
         algo = self._config(env_kwargs).build_algo()
-        if self._restore is not None:  # loaded: go on from the whole saved algorithm
-            algo.restore_from_path(Path(self._restore.name) / CHECKPOINT_DIR)
-            self._restore.cleanup()
-            self._restore, self._module = None, None
+        if self._weights is not None:  # loaded or closed: go on from its policy
+            state: dict[str, Any] = self._weights
+            for component in reversed(MODULE_PATH):
+                state = {component: state}
+            algo.set_state(state)
+            # As Algorithm.restore_from_path does: the env runners sample with the learner's weights.
+            algo.env_runner_group.sync_weights(
+                from_worker_or_learner_group=algo.learner_group, inference_only=True
+            )
+            self._weights, self._module = None, None
         return algo
 
     def _steps(self) -> int:
-        """Env steps (of one arena) sampled so far by the algorithm, restored ones included."""
-        return int(self.algo.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0))
+        """Env steps (of one arena) sampled so far, by this algorithm and earlier ones."""
+        if self.algo is None:
+            return self._earlier_steps
+        sampled = self.algo.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        return self._earlier_steps + int(sampled)
 
     def learn(
         self, env: HideAndSeekEnv | None, budget: int, callback: Callback | None = None
@@ -276,7 +288,7 @@ class RLlibPPO(AgentBase):
                 start = time.perf_counter()
                 result = self.algo.train()
                 elapsed = time.perf_counter() - start
-                done = int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
+                done = self._earlier_steps + int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
                 self.last = {**self.last, **_episode_means(result)}
                 speed = {"agent_steps_per_second": (done - steps) * agents / max(elapsed, 1e-9)}
                 steps = done
@@ -289,9 +301,22 @@ class RLlibPPO(AgentBase):
     def _policy(self) -> RLModule:
         if self.algo is not None:
             return self.algo.get_module(POLICY)  # the local env runner's, synced after each iteration
-        if self._module is None:
+        if self._weights is None:
             raise RuntimeError("this rllib-ppo agent has not learned yet: call learn() or load one")
+        if self._module is None:
+            spec = self._config(self.env_kwargs).get_multi_rl_module_spec(
+                env=_create_env(self.env_kwargs), inference_only=False
+            )
+            self._module = spec.build()[POLICY]
+            self._module.set_state(self._weights)
         return self._module
+
+    def _learner_weights(self) -> dict[str, np.ndarray]:
+        """The shared policy's weights as the algorithm's learner holds them."""
+        state = self.algo.get_state(components="/".join(MODULE_PATH))
+        for component in MODULE_PATH:
+            state = state[component]
+        return state
 
     def act(self, observation: Any, info: dict[str, Any]) -> np.ndarray:
         """The shared policy's action, int64 [4], for one agent's observation in either form."""
@@ -315,34 +340,23 @@ class RLlibPPO(AgentBase):
             return np.concatenate([np.asarray(observation[name]).ravel() for name in PARTS], dtype=np.float32)
         return np.asarray(observation, dtype=np.float32)
 
-    def save(self, path: str | Path) -> None:
-        if self.algo is None and self._restore is None:
+    def store(self, files: CheckpointWriter) -> None:
+        weights = self._learner_weights() if self.algo is not None else self._weights
+        if weights is None:
             raise RuntimeError("nothing to save: this rllib-ppo agent has not learned yet")
-        with atomic.directory(path) as tmp:
-            if self.algo is not None:
-                self.algo.save_to_path(tmp / CHECKPOINT_DIR)
-            else:  # loaded and not trained since: the checkpoint it was loaded from
-                shutil.copytree(Path(self._restore.name) / CHECKPOINT_DIR, tmp / CHECKPOINT_DIR)
-            write_manifest(
-                tmp, self.name, self.world_id, self.params(), {**self.env_kwargs, "observation": "flat"}
-            )
+        files.tensors(MODEL, {name: torch.from_numpy(np.asarray(value)) for name, value in weights.items()})
+        files.json(TRAINING, {"steps": self._steps()})
 
-    def restore(self, directory: Path) -> None:
-        source = directory / CHECKPOINT_DIR
-        if not source.is_dir():
-            raise ValueError(f"{directory} is not an rllib-ppo checkpoint: it has no {CHECKPOINT_DIR}/")
-        # A private copy: the run may replace `directory` with newer checkpoints before this agent learns.
-        self._restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
-        shutil.copytree(source, Path(self._restore.name) / CHECKPOINT_DIR)
-        self._module = RLModule.from_checkpoint(
-            Path(self._restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH)
-        )
+    def checkpoint_env(self) -> dict[str, Any]:
+        return {**self.env_kwargs, "observation": "flat"}
+
+    def restore(self, checkpoint: CheckpointReader) -> None:
+        self._weights = {name: tensor.numpy() for name, tensor in checkpoint.tensors(MODEL).items()}
+        self._earlier_steps = checkpoint.json(TRAINING)["steps"]
 
     def close(self) -> None:
         """Stop the algorithm (its env runner actors); the agent can still act with its last policy."""
         if self.algo is not None:
-            restore = tempfile.TemporaryDirectory(prefix="gridworlds-rllib-")
-            self.algo.save_to_path(Path(restore.name) / CHECKPOINT_DIR)
+            self._weights, self._earlier_steps = self._learner_weights(), self._steps()
             self.algo.stop()
-            self.algo, self._built_for, self._restore = None, None, restore
-            self._module = RLModule.from_checkpoint(Path(restore.name) / CHECKPOINT_DIR / Path(*MODULE_PATH))
+            self.algo, self._built_for, self._module = None, None, None

@@ -11,6 +11,9 @@ The budget of `learn` counts arena steps, as for every other learner of the suit
 The episode's end at the horizon is a truncation (the env never terminates), so the SB3 env marks
 it "TimeLimit.truncated" and PPO bootstraps from the final observation there.
 torch, stable-baselines3 and SuperSuit are imported only when this module is.
+
+A checkpoint is data, as the `sb3` agent's is: the policy's and its optimiser's state as
+safetensors and the timesteps done in training.json; loading builds PPO afresh from the manifest.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -28,9 +30,8 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from gridworlds import atomic
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
-from gridworlds.agents.sb3 import MODEL_FILE, _Reporter
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
+from gridworlds.agents.sb3 import MODEL, TRAINING, _Reporter
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
 from gridworlds.envs.checks import check_choice, check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import OBSERVATIONS, PARTS, HideAndSeekEnv
@@ -198,6 +199,22 @@ class SuperSuitPPO(AgentBase):
         )
         return _SelfPlayVecEnv(vec_env)
 
+    def _build_model(self, vec_env: _SelfPlayVecEnv) -> None:
+        c = self.config
+        self.model = PPO(
+            POLICIES[c.observation],
+            vec_env,
+            learning_rate=c.learning_rate,
+            n_steps=c.n_steps,
+            batch_size=c.batch_size,
+            n_epochs=c.n_epochs,
+            gamma=c.gamma,
+            ent_coef=c.ent_coef,
+            seed=self.seed,
+            device="cpu",
+            verbose=0,
+        )
+
     def learn(
         self, env: HideAndSeekEnv | None, budget: int, callback: Callback | None = None
     ) -> dict[str, float]:
@@ -208,19 +225,7 @@ class SuperSuitPPO(AgentBase):
         vec_env = self._vector_env(arena)
         c = self.config
         if self.model is None:
-            self.model = PPO(
-                POLICIES[c.observation],
-                vec_env,
-                learning_rate=c.learning_rate,
-                n_steps=c.n_steps,
-                batch_size=c.batch_size,
-                n_epochs=c.n_epochs,
-                gamma=c.gamma,
-                ent_coef=c.ent_coef,
-                seed=self.seed,
-                device="cpu",
-                verbose=0,
-            )
+            self._build_model(vec_env)
         else:
             self.model.set_env(vec_env)
             if self.seed is not None:  # resumed: new worlds and samples, the same for the same seed
@@ -264,14 +269,22 @@ class SuperSuitPPO(AgentBase):
             return np.concatenate([np.asarray(observation[name]).ravel() for name in PARTS], dtype=np.float32)
         return observation
 
-    def save(self, path: str | Path) -> None:
+    def checkpoint_env(self) -> dict[str, Any]:
+        # It plays the world in the observation form it learned with (viewers build it so).
+        return {**self.env_kwargs, "observation": self.config.observation}
+
+    def store(self, files: CheckpointWriter) -> None:
         if self.model is None:
             raise RuntimeError("nothing to save: this sb3-selfplay agent has not learned yet")
-        with atomic.directory(path) as tmp:
-            self.model.save(tmp / MODEL_FILE)
-            # It plays the world in the observation form it learned with (viewers build it so).
-            env = {**self.env_kwargs, "observation": self.config.observation}
-            write_manifest(tmp, self.name, self.world_id, self.params(), env)
+        policy = self.model.policy
+        files.tensors(MODEL, {"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict()})
+        files.json(TRAINING, {"num_timesteps": self.model.num_timesteps})
 
-    def restore(self, directory: Path) -> None:
-        self.model = PPO.load(directory / MODEL_FILE, device="cpu")
+    def restore(self, checkpoint: CheckpointReader) -> None:
+        saved, training = checkpoint.tensors(MODEL), checkpoint.json(TRAINING)
+        vec_env = self._vector_env(self._arena(None))
+        self._build_model(vec_env)
+        vec_env.close()  # learn gives the model its own
+        self.model.policy.load_state_dict(saved["policy"])
+        self.model.policy.optimizer.load_state_dict(saved["optimizer"])
+        self.model.num_timesteps = training["num_timesteps"]

@@ -18,19 +18,16 @@ hyperparameter.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from gridworlds import atomic
 from gridworlds.agents import reporting
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
 from gridworlds.agents.hide_and_seek import scripted
 from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import hide_and_seek as engine
@@ -312,7 +309,7 @@ def random_actions(generator: torch.Generator, n: int, agents: int) -> np.ndarra
 
 TEAMS_LEARNING = {"both": (True, True), "hiders": (True, False), "seekers": (False, True)}
 OPPONENTS = {"both": ("random",), "hiders": scripted.SEEKER_POLICIES, "seekers": scripted.HIDER_POLICIES}
-MODEL, TRAINING = "model.pt", "training.json"
+MODEL, TRAINING = "model.safetensors", "training.json"
 ENV_TO_PART = {"self": "own"}  # the env's name of a part -> the engine's
 
 
@@ -400,40 +397,37 @@ class SelfPlayPPO(AgentBase):
             policies = self.trainer.net.log_policies(obs)
         return np.array([sample(part, self.generator).item() for part in policies], dtype=np.int64)
 
-    def save(self, path: str | Path) -> None:
+    def store(self, files: CheckpointWriter) -> None:
         if self.trainer is None:
             raise RuntimeError("nothing to save: this selfplay-ppo agent has not learned yet")
         t = self.trainer
-        with atomic.directory(path) as tmp:
-            torch.save(
-                {
-                    "net": t.net.state_dict(),
-                    "optimizer": t.optimizer.state_dict(),
-                    "generator": t.generator.get_state(),
-                },
-                tmp / MODEL,
-            )
-            state = {
-                "scenario": asdict(t.scenario),
-                "view_radius": t.view_radius,
-                "updates": t.updates,
-                "env_steps": self.env_steps,
-                "arena_rngs": [int(r) for r in t.arenas.rng],
-                "opponent_rngs": [int(r) for r in t.opponent_rng],
-            }
-            (tmp / TRAINING).write_text(json.dumps(state))
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+        files.tensors(
+            MODEL,
+            {
+                "net": t.net.state_dict(),
+                "optimizer": t.optimizer.state_dict(),
+                "generator": t.generator.get_state(),
+            },
+        )
+        state = {
+            "scenario": asdict(t.scenario),
+            "view_radius": t.view_radius,
+            "updates": t.updates,
+            "env_steps": self.env_steps,
+            "arena_rngs": [int(r) for r in t.arenas.rng],
+            "opponent_rngs": [int(r) for r in t.opponent_rng],
+        }
+        files.json(TRAINING, state)
 
-    def restore(self, directory: Path) -> None:
-        state = json.loads((directory / TRAINING).read_text())
+    def restore(self, checkpoint: CheckpointReader) -> None:
+        state = checkpoint.json(TRAINING)
         trainer = self._trainer(engine.Scenario(**state["scenario"]).check(), state["view_radius"])
-        saved = torch.load(directory / MODEL, weights_only=True)
+        saved = checkpoint.tensors(MODEL)
         trainer.net.load_state_dict(saved["net"])
         trainer.optimizer.load_state_dict(saved["optimizer"])
         trainer.generator.set_state(saved["generator"])
         trainer.arenas.rng[:] = np.array(state["arena_rngs"], dtype=np.uint64)
-        if "opponent_rngs" in state:  # checkpoints from before the scripted opponents lack it
-            trainer.opponent_rng[:] = np.array(state["opponent_rngs"], dtype=np.uint64)
+        trainer.opponent_rng[:] = np.array(state["opponent_rngs"], dtype=np.uint64)
         trainer.updates = state["updates"]
         self.env_steps = state["env_steps"]
 

@@ -28,11 +28,9 @@ A GPU is used when one is present (`device="auto"`).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,9 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gridworlds import atomic
 from gridworlds.agents import reporting
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
 from gridworlds.agents.othello.players import observation_to_discs
 from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
@@ -58,7 +55,7 @@ WORLD_ID = "gridworlds/OthelloVs-v0"
 SQUARES = engine.MAX_MOVES  # output classes: token t in 1..60 is class t - 1
 CONTEXT = engine.MAX_MOVES - 1  # moves 1..59 are read; move 60 is only ever predicted
 TARGETS = ("legal", "next")
-MODEL, TRAINING = "model.pt", "training.json"
+MODEL, TRAINING = "model.safetensors", "training.json"
 _SQUARE_BITS = engine.PLAYABLE.astype(np.uint64)  # class c is the bit of square PLAYABLE[c]
 EVAL_SEED_OFFSET = 1_000_003  # held-out games come from seed + this, never from the training stream
 
@@ -459,15 +456,12 @@ class OthelloGPTAgent(AgentBase):
 
     # checkpoints
 
-    def save(self, path: str | Path) -> None:
+    def store(self, files: CheckpointWriter) -> None:
         trainer = self.trainer
-        with atomic.directory(path) as tmp:
-            torch.save(
-                {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict()},
-                tmp / MODEL,
-            )
-            (tmp / TRAINING).write_text(json.dumps({"games_seen": trainer.games_seen}))
-            write_manifest(tmp, self.name, self.world_id, self.params(), self.env_kwargs)
+        files.tensors(
+            MODEL, {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict()}
+        )
+        files.json(TRAINING, {"games_seen": trainer.games_seen})
 
     @classmethod
     def loading_params(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -476,12 +470,12 @@ class OthelloGPTAgent(AgentBase):
             return {**params, "device": "cpu"}
         return params
 
-    def restore(self, directory: Path) -> None:
+    def restore(self, checkpoint: CheckpointReader) -> None:
         trainer = self.trainer
-        saved = torch.load(directory / MODEL, weights_only=True, map_location=self.device)
+        saved = checkpoint.tensors(MODEL)  # on the CPU: loading copies it onto the model's device
         trainer.model.load_state_dict(saved["model"])
         trainer.optimizer.load_state_dict(saved["optimizer"])
-        trainer.games_seen = json.loads((directory / TRAINING).read_text())["games_seen"]
+        trainer.games_seen = checkpoint.json(TRAINING)["games_seen"]
 
 
 @torch.no_grad()

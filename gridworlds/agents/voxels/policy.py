@@ -43,7 +43,6 @@ task's end). Every step of every world counts as an env step, in training and in
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -56,9 +55,8 @@ import torch
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch import nn
 
-from gridworlds import atomic
 from gridworlds.agents import reporting
-from gridworlds.agents.base import AgentBase, Callback, write_manifest
+from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
 from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxels.bodies import EMPTY, H_ACT, ROBOT_MATERIALS, V_ACT, BodyLike, check_body
@@ -261,7 +259,7 @@ class Episodes:
     finished: list[float]  # the returns of the episodes that ended
 
 
-MODEL, STATE = "policy.pt", "training.json"
+MODEL, STATE = "policy.safetensors", "training.json"
 SPREAD = ("mean", "var", "count")  # what a checkpoint keeps of the return's RunningMeanStd
 VOXEL_WORLDS = "gridworlds/"  # the voxel worlds' ids are gridworlds/<task>
 
@@ -473,39 +471,44 @@ class SharedPPO(AgentBase):
         mean, _ = self._act(*observe(self.bound, self.bound_cells), self.bound_cells.occupied)
         return np.take_along_axis(mean.numpy().astype(np.float64), self.bound_cells.actuator_cells, axis=1)[0]
 
-    def save(self, path: str | Path, body: BodyLike | None = None) -> None:
+    def save(
+        self, path: str | Path, progress: dict[str, Any] | None = None, body: BodyLike | None = None
+    ) -> None:
         """The policy, the optimiser and the sampling generator (so training resumes exactly), the
         counters and the reward scale, written atomically into the directory `path`; `body` (by
         default the first body of the last training call) is the design the checkpoint shows when
         the viewer or `gridworlds eval` load it."""
-        body = self.body if body is None else check_body(body)
-        with atomic.directory(path) as tmp:
-            torch.save(
-                {
-                    "policy": self.policy.state_dict(),
-                    "optimizer": self.optimizer.state_dict(),
-                    "generator": self.generator.get_state(),
-                },
-                tmp / MODEL,
-            )
-            state = {
-                "env_steps": self.env_steps,
-                "updates": self.updates,
-                "return_spread": {name: float(getattr(self.return_spread, name)) for name in SPREAD},
-            }
-            (tmp / STATE).write_text(json.dumps(state, indent=2) + "\n")
-            write_manifest(
-                tmp, self.name, self.world_id, self.params(), {} if body is None else {"body": body}
-            )
+        if body is not None:
+            self.body = check_body(body)
+        super().save(path, progress)
 
-    def restore(self, directory: Path) -> None:
+    def checkpoint_env(self) -> dict[str, Any]:
+        return {} if self.body is None else {"body": self.body}
+
+    def store(self, files: CheckpointWriter) -> None:
+        files.tensors(
+            MODEL,
+            {
+                "policy": self.policy.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(),
+            },
+        )
+        state = {
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+            "return_spread": {name: float(getattr(self.return_spread, name)) for name in SPREAD},
+        }
+        files.json(STATE, state)
+
+    def restore(self, checkpoint: CheckpointReader) -> None:
         if "body" in self.env_kwargs:
             self.body = check_body(self.env_kwargs["body"])
-        saved = torch.load(directory / MODEL, weights_only=True)
+        saved = checkpoint.tensors(MODEL)
         self.policy.load_state_dict(saved["policy"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.generator.set_state(saved["generator"])
-        state = json.loads((directory / STATE).read_text())
+        state = checkpoint.json(STATE)
         self.env_steps, self.updates = state["env_steps"], state["updates"]
         for name in SPREAD:
             setattr(self.return_spread, name, state["return_spread"][name])
