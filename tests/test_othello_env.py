@@ -181,3 +181,11 @@ def test_alphabeta_beats_random():
     agent = make_agent("alphabeta", VS, seed=0, depth=4)
     result = evaluate(agent, VS, {"opponent": "random", "agent_colour": "random"}, episodes=40, seed=0)
     assert result["win_mean"] >= 0.9
+
+
+def test_observing_before_reset_says_to_reset():
+    env = OthelloEnv()
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.observe("black")
+    env.reset()
+    assert env.observe("black")["action_mask"].sum() == 4  # black's four opening moves

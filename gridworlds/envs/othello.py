@@ -86,6 +86,7 @@ class OthelloEnv(ViewerRendering, AECEnv):
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.possible_agents = list(AGENTS)
         self.agents: list[str] = []  # until reset(): a step before it finds no agent to move
+        self.agent_selection: str | None = None  # until reset(): nothing to observe
         self.observation_spaces = {
             agent: gym.spaces.Dict(
                 {
@@ -126,6 +127,8 @@ class OthelloEnv(ViewerRendering, AECEnv):
         return "white" if agent == "black" else "black"
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
+        if self.agent_selection is None:
+            raise RuntimeError("observe() called before reset(); call reset() first")
         me, opp = self.discs[agent], self.discs[self._other(agent)]
         mask = move_mask(me, opp) if agent == self.agent_selection and agent in self.agents else None
         return {
