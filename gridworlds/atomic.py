@@ -19,12 +19,28 @@ _TEMPORARY = re.compile(r"\..+\.tmp")
 _PREVIOUS = re.compile(r"\.(.+)\.old")
 
 
+def _read_umask() -> int:
+    """The process's umask: reading it means setting it, so it is set straight back, once, when
+    this module loads (not at every write, where another thread could create a file meanwhile)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp and mkdtemp make private files (0600) and directories (0700); what they write is given
+# the modes an ordinary write would, 0666 and 0777 less the umask, so that others can read a run as
+# they could read any other file of its user.
+_UMASK = _read_umask()
+FILE_MODE, DIRECTORY_MODE = 0o666 & ~_UMASK, 0o777 & ~_UMASK
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -60,6 +76,7 @@ def directory(path: str | os.PathLike) -> Iterator[Path]:
     recover_directory(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
+        tmp.chmod(DIRECTORY_MODE)
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

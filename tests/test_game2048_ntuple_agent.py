@@ -118,8 +118,8 @@ def test_checkpoint_files_and_bad_tables(tmp_path):
         ({"stages": [16384, 8192]}, "stages must be ascending"),
         ({"alpha": -0.1}, "alpha must be a non-negative number"),
         ({"tc_after": -1}, "tc_after must be None or a non-negative number of games"),
-        ({"threads": 0}, "threads must be a positive integer"),
-        ({"depth": 0}, "depth must be a positive integer"),
+        ({"threads": 0}, "threads must be an integer from 1 to 256"),
+        ({"depth": 0}, "depth must be an integer from 1 to 6"),
         ({"downgrading": "yes"}, "downgrading must be true or false"),
     ],
 )

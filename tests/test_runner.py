@@ -365,7 +365,7 @@ def test_a_checkpoint_interrupted_between_its_renames_is_recovered(tmp_path):
 
 def test_agent_parameters_are_checked_when_the_file_loads(tmp_path):
     text = BASELINES.replace('name = "greedy"', 'name = "greedy"\nparams = { temprature = 2 }')
-    with pytest.raises(ValueError, match=r"x.toml: agents.1.params do not fit agent 'greedy'"):
+    with pytest.raises(ValueError, match=r"x.toml: agents.1.params: unknown parameters \['temprature'\]"):
         load_experiment(write(tmp_path, text))
 
 

@@ -226,8 +226,9 @@ def test_training_is_deterministic_under_a_seed():
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("worlds", 0, "worlds must be a positive integer"),
-        ("rollout", True, "rollout must be a positive integer"),
+        ("worlds", 0, "worlds must be an integer from 1 to 4096, got 0"),
+        ("worlds", 16_000, "worlds must be an integer from 1 to 4096, got 16000"),
+        ("rollout", True, "rollout must be an integer from 1 to 10000, got True"),
         ("learning_rate", -1e-3, "learning_rate must be a positive number"),
         ("heads", 3, r"heads must divide width \(64\)"),
         ("minibatches", 5000, r"minibatches must be at most worlds x rollout \(1024 samples\)"),

@@ -33,6 +33,7 @@ from gridworlds.agents.base import (
     open_checkpoint,
     read_manifest,
 )
+from gridworlds.extras import require
 from gridworlds.registry import VOXEL_TASKS, load
 
 __all__ = [
@@ -117,10 +118,11 @@ def make_agent(name: str, world_id: str, seed: int | None = None, **params: Any)
     return cls(world_id=world_id, seed=seed, **params)
 
 
-def load_agent(path: str | Path) -> Agent:
-    """Rebuild whatever agent saved the checkpoint directory at `path`."""
+def load_agent(path: str | Path, tensorboard: str | None = None) -> Agent:
+    """Rebuild whatever agent saved the checkpoint directory at `path`; a learner given a
+    `tensorboard` directory writes its training scalars there (checkpoints keep none)."""
     manifest = open_checkpoint(path).manifest
-    return agent_class(manifest["name"], manifest["world_id"]).load(path)
+    return agent_class(manifest["name"], manifest["world_id"]).load(path, tensorboard=tensorboard)
 
 
 def names_checkpoint(spec: str | os.PathLike) -> bool:
@@ -149,9 +151,8 @@ def reporting(tensorboard: str | None, callback: Callback | None) -> Iterator[Ca
     callback, and returns False when the callback asks to stop."""
     writer = None
     if tensorboard is not None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(tensorboard)
+        tensorboard_module = require("torch.utils.tensorboard", needed_by="tensorboard=DIR")
+        writer = tensorboard_module.SummaryWriter(tensorboard)
 
     def report(step: int, metrics: dict[str, float]) -> bool:
         if writer is not None:

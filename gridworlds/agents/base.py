@@ -3,7 +3,9 @@
 An agent keeps its settings (every constructor argument besides the world and the seed) in one
 frozen dataclass, its `Config`, as CleanRL keeps its `Args`; `params()` is that dataclass with the
 seed, and is what a checkpoint's manifest records, so that `Agent.load` rebuilds the agent with the
-same arguments.
+same arguments. A Config checks each value's type and range when it is built (its `__post_init__`),
+so that the one check runs when an experiment file loads (`check_params`) and when the agent is
+built; counts that allocate or search are bounded, so that a typo cannot hang or exhaust memory.
 
 Checkpoints are data. A checkpoint directory holds `agent.json`, the manifest (the agent's name,
 world, parameters, the arguments of the world it learned on, the SHA-256 of each of its files, and
@@ -38,6 +40,7 @@ from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from gridworlds import atomic
+from gridworlds.extras import require
 
 # Called by learners at their natural reporting points with the environment steps done so far and
 # the latest training metrics. Returning False asks the learner to stop early.
@@ -79,7 +82,7 @@ class Agent(Protocol):
     def save(self, path: str | Path, progress: dict[str, Any] | None = None) -> None: ...
 
     @classmethod
-    def load(cls, path: str | Path) -> Agent: ...
+    def load(cls, path: str | Path, tensorboard: str | None = None) -> Agent: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +114,13 @@ class AgentBase:
         self.env_kwargs: dict[str, Any] = {}  # the world's arguments it plays with, kept in checkpoints
 
     @classmethod
-    def check_params(cls, params: dict[str, Any]) -> None:
-        """A ValueError naming the parameters the constructor does not take, or the required ones
-        missing, before anything is built (an experiment file is checked so when it loads)."""
-        check_setting_names(params)
+    def check_params(cls, params: dict[str, Any], prefix: str = "") -> None:
+        """A ValueError naming the parameters the constructor does not take, the required ones
+        missing, or the first value out of its range, before anything is built (an experiment file
+        is checked so when it loads). Values are checked by building the Config, whose checks (its
+        `__post_init__`, which the constructor runs too) raise errors that begin with the field's
+        name; `prefix` goes before that name (e.g. "agents.0.params.")."""
+        check_setting_names(params, prefix)
         signature = inspect.signature(cls)
         takes_settings = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
         named = {
@@ -124,18 +130,27 @@ class AgentBase:
         }
         settings = dataclasses.fields(cls.Config) if takes_settings else ()
         known = [*named, *(f.name for f in settings)]
+        where = table_of(prefix)
         unknown = sorted(set(params) - set(known))
         if unknown:
-            raise ValueError(f"unknown parameters {unknown}; the {cls.name} parameters are {known}")
+            raise ValueError(f"{where}unknown parameters {unknown}; the {cls.name} parameters are {known}")
         required = [name for name, p in named.items() if p.default is p.empty]
         required += [f.name for f in settings if _required(f)]
         missing = [name for name in required if name not in params]
         if missing:
-            raise ValueError(f"missing parameters {missing}; the {cls.name} parameters are {known}")
+            raise ValueError(f"{where}missing parameters {missing}; the {cls.name} parameters are {known}")
+        try:
+            cls.Config(**{f.name: params[f.name] for f in settings if f.name in params})
+        except ValueError as error:
+            raise ValueError(f"{prefix}{error}") from None
 
     def params(self) -> dict[str, Any]:
-        """The keyword arguments that rebuild this agent: its seed and its Config."""
-        return {"seed": self.seed, **dataclasses.asdict(self.config)}
+        """The keyword arguments that rebuild this agent: its seed and its Config, less a learner's
+        `tensorboard` directory, which says where one session writes, not what the agent is: a
+        loaded agent writes no TensorBoard until it is given a directory (`load`'s argument)."""
+        params = {"seed": self.seed, **dataclasses.asdict(self.config)}
+        params.pop("tensorboard", None)
+        return params
 
     def bind(self, env: Any, seat: Any = None) -> AgentBase:
         """Play in `env` (on `seat` of a multi-agent world) from now on; returns the agent. Agents
@@ -169,12 +184,15 @@ class AgentBase:
         return self.env_kwargs
 
     @classmethod
-    def load(cls, path: str | Path) -> AgentBase:
-        """The agent saved in the checkpoint directory `path`: built from its manifest's parameters,
-        then given its own files by `restore`."""
+    def load(cls, path: str | Path, tensorboard: str | None = None) -> AgentBase:
+        """The agent saved in the checkpoint directory `path`: built from its manifest's parameters
+        (and, for a learner, the `tensorboard` directory it is to write to from now on, which no
+        checkpoint keeps), then given its own files by `restore`."""
         checkpoint = open_checkpoint(path)
         manifest = checkpoint.manifest
         params = cls.loading_params(manifest["params"])
+        if tensorboard is not None:
+            params = {**params, "tensorboard": tensorboard}
         try:
             agent = cls(world_id=manifest["world_id"], **params)
         except (ValueError, TypeError) as error:
@@ -202,6 +220,12 @@ class AgentBase:
 
 def _required(field: dataclasses.Field) -> bool:
     return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+
+
+def table_of(prefix: str) -> str:
+    """Where the errors about a table's names point: "agents.0.params: " for the field prefix
+    "agents.0.params." of its settings, nothing without one."""
+    return f"{prefix.removesuffix('.')}: " if prefix else ""
 
 
 def setting_names(config: type) -> list[str]:
@@ -240,8 +264,7 @@ class CheckpointWriter:
         """A tree of torch tensors as safetensors: nested dicts (string or integer keys), lists and
         tuples of tensors, numbers, strings and None, such as a module's or an optimiser's
         state_dict; the tree's layout goes into the file's metadata as JSON."""
-        from safetensors.torch import save
-
+        save = require("safetensors.torch", needed_by="a checkpoint of torch tensors").save
         tensors: dict[tuple, tuple[str, Any]] = {}  # where a tensor lies -> (its key, a CPU copy)
         layout = _tree_layout(tree, tensors)
         data = save(dict(tensors.values()), metadata={TREE_METADATA: json.dumps(layout)})
@@ -297,8 +320,8 @@ class CheckpointReader:
 
     def tensors(self, name: str) -> Any:
         """The tree of (CPU) torch tensors that `CheckpointWriter.tensors` wrote."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load
+        load = require("safetensors.torch", needed_by="a checkpoint of torch tensors").load
+        from safetensors import SafetensorError  # there once safetensors.torch is
 
         path = self.directory / name
         with self._open(name) as file:

@@ -11,11 +11,14 @@ import numpy as np
 import torch
 
 from gridworlds.envs.checks import (
+    check_int_range,
     check_non_negative_number,
-    check_positive_int,
     check_positive_number,
     check_probability,
 )
+
+MAX_EPOCHS = 1_000
+MAX_MINIBATCHES = 10_000
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,12 @@ class PPOSettings:
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
 
-    def check_settings(self) -> None:
-        """A ValueError naming the first of these fields out of its range."""
-        for name in ("n_epochs", "minibatches"):
-            check_positive_int(name, getattr(self, name))
+    def __post_init__(self) -> None:
+        """A ValueError naming the first of these fields out of its range; a learner's config that
+        adds fields checks them in its own __post_init__, after calling this one."""
+        # Passes and minibatches repeat the update: a hundred times the usual settings is a typo
+        check_int_range("n_epochs", self.n_epochs, 1, MAX_EPOCHS)
+        check_int_range("minibatches", self.minibatches, 1, MAX_MINIBATCHES)
         for name in ("learning_rate", "clip_range", "max_grad_norm"):
             check_positive_number(name, getattr(self, name))
         for name in ("gamma", "gae_lambda"):

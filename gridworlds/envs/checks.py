@@ -22,6 +22,14 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_int_range(name: str, value: Any, low: int, high: int) -> int:
+    """An integer from `low` to `high`; callers bound a count where a larger one would hang or
+    exhaust memory, and say why beside the bound."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return int(value)
+
+
 def check_non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")

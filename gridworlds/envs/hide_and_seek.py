@@ -9,7 +9,7 @@ import numpy as np
 from pettingzoo import ParallelEnv
 
 from gridworlds.engines import hide_and_seek as engine
-from gridworlds.envs.checks import check_choice, check_positive_int, check_seed, engine_seed, require_reset
+from gridworlds.envs.checks import check_choice, check_int_range, check_seed, engine_seed, require_reset
 from gridworlds.envs.rendering import ViewerRendering
 
 OBSERVATIONS = ("dict", "flat")
@@ -135,7 +135,9 @@ class HideAndSeekEnv(ViewerRendering, ParallelEnv):
         self.scenario = engine.Scenario(
             size, hiders, seekers, boxes, elongated, box_length, ramps, horizon, prep_fraction, quadrant
         ).check()
-        self.view_radius = check_positive_int("view_radius", view_radius)
+        # A view wider than the arena sees only the edge beyond it, and its (2r + 1)^2 cells for every
+        # agent soon exhaust memory (view_radius 8000: 3 GB).
+        self.view_radius = check_int_range("view_radius", view_radius, 1, self.scenario.size)
         self.observation = check_choice("observation", observation, OBSERVATIONS)
         self.render_mode = check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.world_id = QUADRANT_WORLD_ID if quadrant else WORLD_ID

@@ -53,6 +53,7 @@ from typing import Any, NamedTuple
 import gridworlds.experiments
 from gridworlds.agents import AGENTS, agent_class, check_setting_names
 from gridworlds.engines.rng import SEED_LIMIT
+from gridworlds.extras import MissingExtra
 from gridworlds.registry import GYMNASIUM, PETTINGZOO_PARALLEL, WORLDS, load, make
 from gridworlds.values import parse_value
 
@@ -143,7 +144,8 @@ TABLES = Kind(
 )
 FUNCTION = Kind("a 'module:function' path", lambda v: isinstance(v, str) and v.count(":") == 1)
 _REQUIRED = object()
-_RESERVED_PARAMS = ("seed", "world_id")  # the runner passes these itself
+# The runner passes these itself (a learner's tensorboard: its own folder in the seed's directory).
+_RESERVED_PARAMS = ("seed", "world_id", "tensorboard")
 
 
 class Fields:
@@ -240,9 +242,9 @@ def validate(data: dict[str, Any], source: str, default_name: str) -> Experiment
                 raise ValueError(f"{source}: {prefix}params.{key} cannot be set; the runner sets it")
         fields.no_renamed_settings(params, f"{prefix}params.")
         try:
-            agent_class(agent_name, world).check_params(params)
+            agent_class(agent_name, world).check_params(params, prefix=f"{prefix}params.")
         except ValueError as error:
-            raise ValueError(f"{source}: {prefix}params do not fit agent {agent_name!r}: {error}") from None
+            raise ValueError(f"{source}: {error}") from None
         episodes = fields.get(table, prefix, "eval_episodes", NON_NEGATIVE, 0)
         agents.append(AgentSpec(agent_name, label, params, episodes))
 
@@ -259,6 +261,8 @@ def _validate_study(data: dict[str, Any], fields: Fields, default_name: str) -> 
     target = fields.get(table, "study.", "function", FUNCTION)
     try:
         function = load(target)
+    except MissingExtra:
+        raise  # its message names the extra to install, and tests skip on it (a ModuleNotFoundError)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"{fields.source}: study.function {target!r} cannot be loaded: {error}") from None
     if not callable(function):

@@ -5,6 +5,8 @@ What a run writes under runs/<name>/:
     summary.json, evaluation.png   per agent, mean and std over the seeds of every final number
     <seed>/config.toml             the resolved experiment, for this seed
     <seed>/metrics.csv             the training log (below)
+    <seed>/tensorboard/<label>/    each learner's TensorBoard events: its reports' metrics (and, for
+                                   the SB3 learners, SB3's own scalars), written as it trains
     <seed>/checkpoint-<label>/     each agent's latest checkpoint (agent.save), its manifest holding
                                    the run's progress at that checkpoint: steps, training time and
                                    training metrics
@@ -74,8 +76,9 @@ from tqdm import tqdm
 
 from gridworlds import atomic
 from gridworlds.agents import MANIFEST, Agent, agent_class, load_agent, make_agent, open_checkpoint
+from gridworlds.extras import require
 from gridworlds.registry import load, make
-from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds
+from gridworlds.runner.config import AgentSpec, Experiment, Study, load_experiment, parse_seeds, validate
 from gridworlds.runner.evaluate import evaluate
 from gridworlds.runner.plots import plot_evaluation, plot_training
 from gridworlds.tables import csv_text, format_table
@@ -184,7 +187,7 @@ def _report(
     print(f"\ndone in {time.perf_counter() - start:.1f} s; results in {root}/")
     print("  summary.json, evaluation.png  over the seeds")
     print("  <seed>/                       config.toml, metrics.csv, summary.json, checkpoint-<label>/,")
-    print("                                evaluation.png, training.png")
+    print("                                evaluation.png, training.png, tensorboard/<label>/")
     return summary
 
 
@@ -265,12 +268,14 @@ class _SeedRun:
         resuming), checkpoint it, evaluate it: its summary entry."""
         checkpoint = self.run_dir / f"checkpoint-{spec.label}"
         resumed = resume and (checkpoint / MANIFEST).is_file()
+        tensorboard = self.tensorboard(spec)
         if resumed:
             steps, train_time, train_metrics = _progress(checkpoint)
-            agent = load_agent(checkpoint)
+            agent = load_agent(checkpoint, tensorboard=tensorboard)
         else:
+            settings = spec.params if tensorboard is None else {**spec.params, "tensorboard": tensorboard}
             try:
-                agent = make_agent(spec.name, self.experiment.world, seed=self.seed, **spec.params)
+                agent = make_agent(spec.name, self.experiment.world, seed=self.seed, **settings)
             except ValueError as error:
                 raise ValueError(f"agent {spec.label!r}: {error}") from None
             steps, train_time, train_metrics = 0, 0.0, {}
@@ -286,12 +291,23 @@ class _SeedRun:
         episodes = spec.eval_episodes or self.experiment.eval.episodes
         bar = False if self.bars is None else {**self.bars, "desc": f"seed {self.seed} {spec.label} evaluate"}
         evaluation = self.evaluate(agent, episodes, progress=bar)
+        if self.experiment.eval.record:
+            self.record(agent, spec)
         tqdm.write(
             f"seed {self.seed} {spec.label}: return {evaluation['return_mean']:.6g} ± "
             f"{evaluation['return_std']:.3g} over {episodes} episodes after {steps} training "
             f"{agent.budget_unit}s"
         )
         return {"steps": steps, "train_time": train_time, "train": train_metrics, "eval": evaluation}
+
+    def tensorboard(self, spec: AgentSpec) -> str | None:
+        """Where a learner writes its TensorBoard scalars: tensorboard/<label>/ in the seed's
+        directory, its own, into which a resumed run writes on; None for an agent that writes none.
+        Its checkpoints do not keep it, so that a checkpoint never names this run's directory."""
+        cls = agent_class(spec.name, self.experiment.world)
+        if "tensorboard" not in (field.name for field in dataclasses.fields(cls.Config)):
+            return None
+        return str(self.run_dir / "tensorboard" / spec.label)
 
     def train(
         self, agent: Agent, spec: AgentSpec, checkpoint: Path, steps: int, train_time: float
@@ -338,11 +354,35 @@ class _SeedRun:
     def evaluate(
         self, agent: Agent, episodes: int, progress: bool | dict[str, Any] = False
     ) -> dict[str, float]:
-        # Every agent of a seed plays the same games, a paired comparison; each seed has its own games.
-        seed = 1_000_000 * (self.seed + 1)
         experiment = self.experiment
         return evaluate(
-            agent, experiment.world, experiment.env, episodes, seed, experiment.eval.max_steps, progress
+            agent,
+            experiment.world,
+            experiment.env,
+            episodes,
+            self.evaluation_seed(),
+            experiment.eval.max_steps,
+            progress,
+        )
+
+    def evaluation_seed(self) -> int:
+        """The seed of the first game of every evaluation (game k is reset with it + k). Every agent
+        of a seed plays the same games, a paired comparison; each seed has its own games."""
+        return 1_000_000 * (self.seed + 1)
+
+    def record(self, agent: Agent, spec: AgentSpec) -> None:
+        """[eval] record: the first game of the agent's evaluations as <label>.gif in the seed's
+        directory (at most max_steps moves, or the recorder's default)."""
+        from gridworlds.viewer.record import record_episode  # pygame and imageio, only if asked for
+
+        experiment = self.experiment
+        record_episode(
+            experiment.world,
+            experiment.env,
+            agent,
+            self.run_dir / f"{spec.label}.gif",
+            steps=experiment.eval.max_steps or None,
+            seed=self.evaluation_seed(),
         )
 
 
@@ -397,7 +437,13 @@ def _progress(checkpoint: Path) -> tuple[int, float, dict[str, float]]:
 
 
 def _check_same_config(path: Path, config: dict[str, Any]) -> None:
-    changed = _changed_fields(tomllib.loads(path.read_text()), config)
+    """A ValueError unless the config a run wrote at `path` is the resolved `config`; it is resolved
+    again first, so that a field added since with a default (eval.record, say) is no change."""
+    try:
+        written = validate(tomllib.loads(path.read_text()), str(path), default_name=path.parent.name)
+    except ValueError as error:
+        raise ValueError(f"cannot resume: {error}; pass --overwrite to start over") from None
+    changed = _changed_fields(written.to_dict(), config)
     if changed:
         raise ValueError(
             f"cannot resume: {', '.join(changed)} changed since {path} was written; resume with the "
@@ -460,10 +506,7 @@ def _exit_after(parent: BaseProcess) -> None:
 
 
 def _run_on_ray(experiment: Experiment, root: Path, resume: bool, address: str) -> list[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("--ray needs Ray; install it with: pip install 'gridworlds[ray]'") from None
+    ray = require("ray", needed_by="--ray", extra="ray")
     started_here = not ray.is_initialized()
     if started_here:
         try:

@@ -91,6 +91,7 @@ from gridworlds.agents.voxels.design.optimisers import (
 )
 from gridworlds.engines.voxels.bodies import body_to_text, random_body
 from gridworlds.engines.voxels.tasks import TASKS
+from gridworlds.extras import require
 from gridworlds.runner.config import NON_NEGATIVE, POSITIVE, TABLE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
 from gridworlds.tables import csv_text
@@ -214,15 +215,15 @@ def gait_table(
 def check_ppo(table: dict[str, Any], fields_: Fields) -> dict[str, Any]:
     """The [study.ppo] table, each field checked by SharedPPOConfig's own rules, with
     steps_per_generation filled in."""
-    from gridworlds.agents.voxels.policy import SharedPPOConfig, check_config  # torch, only if asked for
+    policy = require("gridworlds.agents.voxels.policy", needed_by="study.controller = shared-ppo")
 
-    names = [f.name for f in fields(SharedPPOConfig)]
+    names = [f.name for f in fields(policy.SharedPPOConfig)]
     fields_.no_renamed_settings(table, PPO_PREFIX)
     fields_.no_unknown_keys(table, PPO_PREFIX, [*names, "steps_per_generation"])
     steps = fields_.get(table, PPO_PREFIX, "steps_per_generation", POSITIVE, STEPS_PER_GENERATION)
     config = {name: value for name, value in table.items() if name != "steps_per_generation"}
     try:
-        check_config(SharedPPOConfig(**config))
+        policy.SharedPPOConfig(**config)
     except ValueError as error:  # its message starts with the field's name
         raise ValueError(f"{fields_.source}: {PPO_PREFIX}{error}") from None
     return {**config, "steps_per_generation": steps}
@@ -281,10 +282,9 @@ def gait_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Contr
 
 def shared_ppo_controller(task: str, seed: int, params: dict[str, Any]) -> tuple[Controller, SharedPPO]:
     """The controller and the SharedPPO behind it, whose policy learns on every generation."""
-    from gridworlds.agents.voxels.policy import SharedPPO  # torch, only if asked for
-
+    policy = require("gridworlds.agents.voxels.policy", needed_by="study.controller = shared-ppo")
     settings = {name: value for name, value in params["ppo"].items() if name != "steps_per_generation"}
-    ppo = SharedPPO(f"gridworlds/{task}", seed=seed, **settings)
+    ppo = policy.SharedPPO(f"gridworlds/{task}", seed=seed, **settings)
     training = params["ppo"]["steps_per_generation"]
 
     def fitness(bodies: list[np.ndarray], clusters: list[np.ndarray] | None) -> tuple[np.ndarray, int]:

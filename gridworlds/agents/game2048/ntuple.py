@@ -34,14 +34,23 @@ from typing import Any
 
 import numpy as np
 
+from gridworlds.agents import reporting
 from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter, open_checkpoint
 from gridworlds.agents.game2048 import ntuple_network as nt
 from gridworlds.agents.game2048.greedy import observation_to_board
 from gridworlds.agents.simple import UntrainedAgent
 from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_positive_int
+from gridworlds.envs.checks import check_int_range, check_non_negative_number
 
 WORLD_ID = "gridworlds/2048-v0"
+# Each ply of expectimax multiplies its search by the moves or the tile spawns (4, or up to 30; the
+# transposition cache makes it about 4x a ply on an opening board): depth 6 takes about 0.07 s a move
+# there, and a game is thousands of moves. A deeper search would not finish an evaluation.
+MAX_SEARCH_DEPTH = 6
+MAX_THREADS = 256  # each thread keeps its own generator and games; more threads than that is a typo
+# The weights (stages x patterns x 16^k float32) live in memory, and TC keeps two more tables of that
+# size: the paper's largest network, 8 patterns of 6 cells over 2 stages, is 1 GiB.
+MAX_TABLE_BYTES = 16 << 30
 REPORT_EVERY = 1000  # training games per learning-curve point
 MILESTONES = (2048, 4096, 8192, 16384, 32768)
 WEIGHTS, SUMS, MAGNITUDES, TRAINING = "weights.npy", "tc_sums.npy", "tc_magnitudes.npy", "training.json"
@@ -53,10 +62,31 @@ def _tile_exponent(name: str, tile: Any) -> int:
     return int(math.log2(tile))
 
 
-def _nonnegative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
+def network_shape(patterns: Any, stages: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The cells (patterns, k) of `patterns` and the stage exponents (0 first) of `stages`, or a
+    ValueError naming the field: for a Config, and for the patterns a checkpoint names."""
+    cells = nt.parse_patterns(patterns)
+    if not isinstance(stages, list | tuple):
+        raise ValueError(f"stages must be a list of tile values, e.g. [16384], got {stages!r}")
+    exponents = [_tile_exponent("stages", tile) for tile in stages]
+    if exponents != sorted(set(exponents)):
+        raise ValueError(f"stages must be ascending and distinct, got {list(stages)}")
+    count, k = cells.shape
+    table_bytes = (len(exponents) + 1) * count * 16**k * np.dtype(np.float32).itemsize
+    if table_bytes > MAX_TABLE_BYTES:
+        raise ValueError(
+            f"patterns must make tables of at most {MAX_TABLE_BYTES >> 30} GiB over all stages, got "
+            f"{len(exponents) + 1} stages x {count} patterns of {k} cells: {table_bytes / 2**30:.0f} GiB"
+        )
+    return cells, (0, *exponents)
+
+
+def _check_playing(config: NTupleConfig | ExpectimaxConfig) -> None:
+    """The settings of how a network plays, which both n-tuple agents have."""
+    check_int_range("depth", config.depth, 1, MAX_SEARCH_DEPTH)
+    if not isinstance(config.downgrading, bool):
+        raise ValueError(f"downgrading must be true or false, got {config.downgrading!r}")
+    check_int_range("threads", config.threads, 1, MAX_THREADS)
 
 
 def _check_world(world_id: str) -> None:
@@ -83,6 +113,18 @@ class NTupleConfig:
     threads: int = 1  # threads training the one network together, or playing evaluation games
     depth: int = 1  # expectimax plies when playing (1 is greedy)
     downgrading: bool = False  # tile-downgrading for boards holding a 32768, when playing
+    tensorboard: str | None = None  # a directory for the learning curve's TensorBoard scalars, or None
+
+    def __post_init__(self) -> None:
+        network_shape(self.patterns, self.stages)
+        for name in ("alpha", "v_init", "tc_alpha"):
+            check_non_negative_number(name, getattr(self, name))
+        tc_after = self.tc_after
+        if tc_after is not None and (
+            isinstance(tc_after, bool) or not isinstance(tc_after, int) or tc_after < 0
+        ):
+            raise ValueError(f"tc_after must be None or a non-negative number of games, got {tc_after!r}")
+        _check_playing(self)
 
 
 class NTupleAgent(AgentBase):
@@ -100,6 +142,8 @@ class NTupleAgent(AgentBase):
         threads: threads training the one network together.
         depth, downgrading: how it plays (act and evaluation): expectimax plies (1 is greedy) and
             tile-downgrading for boards holding a 32768.
+        tensorboard: a directory for the learning curve (every report's metrics) as TensorBoard
+            scalars, counted in games; `gridworlds run` gives each agent its own; None: none.
     """
 
     name = "ntuple"
@@ -112,37 +156,23 @@ class NTupleAgent(AgentBase):
         super().__init__(world_id, seed, **settings)
         c = self.config
         patterns, stages = self._build_tables(c.patterns, c.stages, seed)
-        tc_after = c.tc_after
-        if tc_after is not None and (
-            isinstance(tc_after, bool) or not isinstance(tc_after, int) or tc_after < 0
-        ):
-            raise ValueError(f"tc_after must be None or a non-negative number of games, got {tc_after!r}")
+        # Floats, so that the learning kernels are compiled for one type of rate
         self.config = replace(
             c,
             patterns=patterns,
             stages=stages,
-            alpha=_nonnegative("alpha", c.alpha),
-            v_init=_nonnegative("v_init", c.v_init),
-            tc_alpha=_nonnegative("tc_alpha", c.tc_alpha),
+            alpha=float(c.alpha),
+            v_init=float(c.v_init),
+            tc_alpha=float(c.tc_alpha),
         )
 
     def _build_tables(
         self, patterns: str | list[str], stages: list[int] | tuple[int, ...], seed: int | None
     ) -> tuple[str | list[str], list[int]]:
-        """Check the playing settings, and set up the network's shape, kernels and training state
-        for these patterns and stages; returns them as a checkpoint records them."""
+        """Set up the network's shape, kernels and training state for these patterns and stages
+        (checked: a checkpoint names them too); returns them as a checkpoint records them."""
         c = self.config
-        check_positive_int("threads", c.threads)
-        check_positive_int("depth", c.depth)
-        if not isinstance(c.downgrading, bool):
-            raise ValueError(f"downgrading must be true or false, got {c.downgrading!r}")
-        self.cells = nt.parse_patterns(patterns)
-        if not isinstance(stages, list | tuple):
-            raise ValueError(f"stages must be a list of tile values, e.g. [16384], got {stages!r}")
-        exponents = [_tile_exponent("stages", tile) for tile in stages]
-        if exponents != sorted(set(exponents)):
-            raise ValueError(f"stages must be ascending and distinct, got {list(stages)}")
-        self.stage_exponents = (0, *exponents)
+        self.cells, self.stage_exponents = network_shape(patterns, stages)
         self.kernels = nt.kernels(self.cells, self.stage_exponents)
         # The tables are allocated on first use, so that loading a checkpoint never holds two.
         self.weights: np.ndarray | None = None
@@ -211,7 +241,10 @@ class NTupleAgent(AgentBase):
         metrics: dict[str, float] = {}
         end = self.games + budget
         tc_after = self.config.tc_after
-        with ThreadPoolExecutor(self.config.threads) as pool:
+        with (
+            ThreadPoolExecutor(self.config.threads) as pool,
+            reporting(self.config.tensorboard, callback) as report,
+        ):
             while self.games < end:
                 games = min(REPORT_EVERY - self.games % REPORT_EVERY, end - self.games)
                 coherence = tc_after is not None and self.games >= tc_after
@@ -226,8 +259,8 @@ class NTupleAgent(AgentBase):
                     "moves_mean": moves / games,
                     "moves_per_second": moves / seconds,
                 }
-                report = self.games % REPORT_EVERY == 0 or self.games == end
-                if report and callback is not None and callback(self.games, metrics) is False:
+                at_report = self.games % REPORT_EVERY == 0 or self.games == end
+                if at_report and not report(self.games, metrics):
                     break
         return metrics
 
@@ -294,6 +327,15 @@ class ExpectimaxConfig:
     downgrading: bool = True  # tile-downgrading for boards holding a 32768
     threads: int = 1  # games played at once in evaluations
 
+    def __post_init__(self) -> None:
+        # Whether the directory holds a network is checked when the agent is built: an experiment
+        # may name the checkpoint of a run that has not been made yet.
+        if not isinstance(self.network, str) or not self.network:
+            raise ValueError(
+                f"network must be the checkpoint directory of an ntuple agent, got {self.network!r}"
+            )
+        _check_playing(self)
+
 
 class ExpectimaxAgent(NTupleAgent):
     """A trained `ntuple` network played with a `depth`-ply expectimax over afterstates (with a
@@ -310,7 +352,7 @@ class ExpectimaxAgent(NTupleAgent):
         _check_world(world_id)
         AgentBase.__init__(self, world_id, seed, **settings)  # not NTupleAgent's: no training settings
         network = self.config.network
-        if not isinstance(network, str) or not network or not Path(network).is_dir():
+        if not Path(network).is_dir():
             raise ValueError(f"network must be the checkpoint directory of an ntuple agent, got {network!r}")
         trained = open_checkpoint(network)
         if trained.manifest["name"] != NTupleAgent.name:

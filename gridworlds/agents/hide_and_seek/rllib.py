@@ -37,6 +37,7 @@ ray[rllib] and torch are imported only when this module is.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any
 
@@ -50,11 +51,14 @@ from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+from ray.tune.logger import NoopLogger
 from ray.tune.registry import register_env
 
+from gridworlds.agents import reporting
 from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
+from gridworlds.agents.ppo import MAX_EPOCHS
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
-from gridworlds.envs.checks import check_positive_int, check_seed
+from gridworlds.envs.checks import check_int_range, check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import PARTS, HideAndSeekEnv
 from gridworlds.registry import make
 
@@ -65,6 +69,12 @@ STATS_KEY = "gridworlds"  # where the episode statistics go in the env runners' 
 # The shared policy's RLModule among the algorithm's components (its learner's copy, which has the
 # value network that the env runners' inference-only copies lack).
 MODULE_PATH = (COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, POLICY)
+
+
+# Bounds far above the defaults, met only by a typo: each env runner is a Ray actor process with its
+# own arenas, a train batch is held in memory (a hundred times an Atari PPO's), and a layer's weights
+# grow with the square of its width.
+MAX_ENV_RUNNERS, MAX_TRAIN_BATCH, MAX_WIDTH, MAX_THREADS = 256, 1_000_000, 4_096, 256
 
 
 def _number(value: Any) -> bool:
@@ -79,6 +89,13 @@ def _create_env(config: dict[str, Any]) -> ParallelPettingZooEnv:
 def _shared_policy(agent_id: str, *args: Any, **kwargs: Any) -> str:
     """RLlib's policy mapping: every agent of both teams plays the one shared policy."""
     return POLICY
+
+
+def _no_result_files(config: Any) -> NoopLogger:
+    """RLlib's result logger: one that writes nothing. Left to itself, every algorithm writes its
+    results (JSON, CSV, TensorBoard) into a new folder of ~/ray_results, outside any run; the
+    agent's reports go to its own `tensorboard` directory instead."""
+    return NoopLogger(config, os.devnull)
 
 
 class _EpisodeStats(RLlibCallback):
@@ -123,6 +140,43 @@ class RLlibConfig:
     deterministic: bool = True  # the most likely action when acting, else a sample
     threads: int = 1  # torch threads of the local learner while learning
     address: str | None = None  # None: a local Ray runtime; else an existing cluster's address
+    tensorboard: str | None = None  # a directory for the reports' TensorBoard scalars, or None
+
+    def __post_init__(self) -> None:
+        check_int_range("num_env_runners", self.num_env_runners, 0, MAX_ENV_RUNNERS)
+        check_int_range("train_batch_size", self.train_batch_size, 1, MAX_TRAIN_BATCH)
+        check_positive_int("minibatch_size", self.minibatch_size)
+        if self.minibatch_size > self.train_batch_size:  # RLlib's PPO refuses it
+            raise ValueError(
+                f"minibatch_size must be at most train_batch_size ({self.train_batch_size}), "
+                f"got {self.minibatch_size!r}"
+            )
+        check_int_range("n_epochs", self.n_epochs, 1, MAX_EPOCHS)
+        if not _number(self.learning_rate) or not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not _number(self.gamma) or not 0 < self.gamma <= 1:
+            raise ValueError(f"gamma must be a number in (0, 1], got {self.gamma!r}")
+        if not _number(self.ent_coef) or not self.ent_coef >= 0:
+            raise ValueError(f"ent_coef must be a non-negative number, got {self.ent_coef!r}")
+        sizes = self.hidden_sizes
+        if (
+            not isinstance(sizes, list | tuple)
+            or not sizes
+            or any(
+                isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_WIDTH
+                for size in sizes
+            )
+        ):
+            raise ValueError(
+                f"hidden_sizes must be a non-empty list of integers from 1 to {MAX_WIDTH}, got {sizes!r}"
+            )
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
+        check_int_range("threads", self.threads, 1, MAX_THREADS)
+        if self.address is not None and (not isinstance(self.address, str) or not self.address):
+            raise ValueError(
+                f"address must be a Ray cluster address (a string) or None, got {self.address!r}"
+            )
 
 
 class RLlibPPO(AgentBase):
@@ -136,8 +190,10 @@ class RLlibPPO(AgentBase):
     (the most likely action when acting, else a sample), `threads` (torch threads of the local
     learner while learning; 1 is fastest for these small batches on a busy small machine), and
     `address` (None: a local Ray runtime, started if none is connected; else the address of an
-    existing cluster for `ray.init(address=...)`, such as "auto" or "ray://host:10001"); and the
-    `seed`."""
+    existing cluster for `ray.init(address=...)`, such as "auto" or "ray://host:10001"),
+    `tensorboard` (a directory for every report's metrics as TensorBoard scalars, counted in arena
+    steps; `gridworlds run` gives each agent its own; None: none; RLlib's own result files are never
+    written); and the `seed`."""
 
     name = "rllib-ppo"
     Config = RLlibConfig
@@ -145,41 +201,12 @@ class RLlibPPO(AgentBase):
     def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         super().__init__(world_id, check_seed(seed), **settings)
         c = self.config
-        runners = c.num_env_runners
-        if isinstance(runners, bool) or not isinstance(runners, int) or runners < 0:
-            raise ValueError(f"num_env_runners must be a non-negative integer, got {runners!r}")
-        check_positive_int("train_batch_size", c.train_batch_size)
-        check_positive_int("minibatch_size", c.minibatch_size)
-        if c.minibatch_size > c.train_batch_size:  # RLlib's PPO refuses it
-            raise ValueError(
-                f"minibatch_size must be at most train_batch_size ({c.train_batch_size}), "
-                f"got {c.minibatch_size!r}"
-            )
-        check_positive_int("n_epochs", c.n_epochs)
-        if not _number(c.learning_rate) or not c.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {c.learning_rate!r}")
-        if not _number(c.gamma) or not 0 < c.gamma <= 1:
-            raise ValueError(f"gamma must be a number in (0, 1], got {c.gamma!r}")
-        if not _number(c.ent_coef) or not c.ent_coef >= 0:
-            raise ValueError(f"ent_coef must be a non-negative number, got {c.ent_coef!r}")
-        sizes = c.hidden_sizes
-        if (
-            not isinstance(sizes, list | tuple)
-            or not sizes
-            or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in sizes)
-        ):
-            raise ValueError(f"hidden_sizes must be a non-empty list of positive integers, got {sizes!r}")
-        if not isinstance(c.deterministic, bool):
-            raise ValueError(f"deterministic must be true or false, got {c.deterministic!r}")
-        check_positive_int("threads", c.threads)
-        if c.address is not None and (not isinstance(c.address, str) or not c.address):
-            raise ValueError(f"address must be a Ray cluster address (a string) or None, got {c.address!r}")
         self.config = dataclasses.replace(
             c,
             learning_rate=float(c.learning_rate),
             gamma=float(c.gamma),
             ent_coef=float(c.ent_coef),
-            hidden_sizes=[int(size) for size in sizes],
+            hidden_sizes=[int(size) for size in c.hidden_sizes],
         )
         self.algo: Algorithm | None = None
         self._built_for: dict[str, Any] | None = None  # the world arguments the algorithm samples
@@ -239,7 +266,7 @@ class RLlibPPO(AgentBase):
     def _build(self, env_kwargs: dict[str, Any]) -> Algorithm:
         self._connect()
         register_env(ENV_NAME, _create_env)
-        algo = self._config(env_kwargs).build_algo()
+        algo = self._config(env_kwargs).build_algo(logger_creator=_no_result_files)
         if self._weights is not None:  # loaded or closed: go on from its policy
             state: dict[str, Any] = self._weights
             for component in reversed(MODULE_PATH):
@@ -284,16 +311,18 @@ class RLlibPPO(AgentBase):
         threads = torch.get_num_threads()
         torch.set_num_threads(self.config.threads)
         try:
-            while steps < target:
-                start = time.perf_counter()
-                result = self.algo.train()
-                elapsed = time.perf_counter() - start
-                done = self._earlier_steps + int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
-                self.last = {**self.last, **_episode_means(result)}
-                speed = {"agent_steps_per_second": (done - steps) * agents / max(elapsed, 1e-9)}
-                steps = done
-                if callback is not None and callback(steps, {**self.last, **speed}) is False:
-                    break
+            with reporting(self.config.tensorboard, callback) as report:
+                while steps < target:
+                    start = time.perf_counter()
+                    result = self.algo.train()
+                    elapsed = time.perf_counter() - start
+                    sampled = int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
+                    done = self._earlier_steps + sampled
+                    self.last = {**self.last, **_episode_means(result)}
+                    speed = {"agent_steps_per_second": (done - steps) * agents / max(elapsed, 1e-9)}
+                    steps = done
+                    if not report(steps, {**self.last, **speed}):
+                        break
         finally:
             torch.set_num_threads(threads)
         return {"steps": float(steps), **self.last, **speed}

@@ -7,6 +7,7 @@ turns the pettingzoo ParallelEnv into a vector env with one sub-env per agent
 (`pettingzoo_env_to_vec_env_v1`) and concatenates `n_envs` copies of it (`concat_vec_envs_v1`), so
 an SB3 timestep is one agent-step, and one step of the vector env is one step of `n_envs` arenas.
 The budget of `learn` counts arena steps, as for every other learner of the suite.
+`selfplay_vec_env` builds that vector env, each copy seeded apart, for SB3 users' own algorithms.
 
 The episode's end at the horizon is a truncation (the env never terminates), so the SB3 env marks
 it "TimeLimit.truncated" and PPO bootstraps from the final observation there.
@@ -31,22 +32,42 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
-from gridworlds.agents.sb3 import MODEL, TRAINING, _Reporter
+from gridworlds.agents.sb3 import MAX_ENVS, MODEL, TRAINING, _Reporter, check_ppo_arguments, training_logger
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
-from gridworlds.envs.checks import check_choice, check_positive_int, check_seed
+from gridworlds.envs.checks import check_choice, check_int_range, check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import OBSERVATIONS, PARTS, HideAndSeekEnv
 from gridworlds.registry import make
 
 POLICIES = {"flat": "MlpPolicy", "dict": "MultiInputPolicy"}
 
 
-def _check_positive_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+def selfplay_vec_env(
+    world_id: str, num_copies: int, seed: int | None = None, **env_kwargs: Any
+) -> SelfPlayVecEnv:
+    """A stable-baselines3 vector env for one policy that plays every agent: `num_copies` copies of
+    the hide-and-seek world `gridworlds.make(world_id, **env_kwargs)`, every agent of every copy
+    one sub-env (SuperSuit's `pettingzoo_env_to_vec_env_v1` and `concat_vec_envs_v1`), so one SB3
+    timestep is one agent-step. Copy i plays the worlds of seed + i, from a seed drawn at random
+    when `seed` is None; an SB3 algorithm given a seed reseeds them so (`SelfPlayVecEnv.seed`).
+
+        venv = selfplay_vec_env("gridworlds/HideAndSeekQuadrant-v0", 8, seed=0, observation="flat")
+        PPO("MlpPolicy", venv, seed=0).learn(100_000)
+    """
+    check_positive_int("num_copies", num_copies)
+    arena = make(world_id, **env_kwargs)
+    if not isinstance(arena, HideAndSeekEnv):
+        raise ValueError(f"selfplay_vec_env plays the hide-and-seek worlds, not {world_id}")
+    copies = ss.concat_vec_envs_v1(
+        ss.pettingzoo_env_to_vec_env_v1(arena), num_copies, num_cpus=0, base_class="stable_baselines3"
+    )
+    vec_env = SelfPlayVecEnv(copies)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % 2**31)
+    vec_env.seed(check_seed(seed))
+    return vec_env
 
 
-class _SelfPlayVecEnv(VecEnvWrapper):
+class SelfPlayVecEnv(VecEnvWrapper):
     """SuperSuit's SB3 vector env with what SB3 expects of it and it lacks: `seed()` (copy i of the
     arena is reset with seed + i at the next reset; SuperSuit copies the env by pickling it, so
     unseeded copies would all draw the same worlds), and "TimeLimit.truncated" in the infos of the
@@ -112,11 +133,14 @@ class _TeamReporter(_Reporter):
             self.episodes = []
         elapsed = time.perf_counter() - self.clock
         self.speed = {"agent_steps_per_second": (self.num_timesteps - self.clock_steps) / max(elapsed, 1e-9)}
-        metrics = {**self.last, **self.speed}
-        if self.callback is not None and self.callback(self.num_timesteps // self.agents, metrics) is False:
-            self.stop = True
+        self._report(self.num_timesteps // self.agents, {**self.last, **self.speed})
         # The callback's time (evaluations, checkpoints) does not count against the learner's speed.
         self.clock, self.clock_steps = time.perf_counter(), self.num_timesteps
+
+
+# SuperSuitConfig's fields that are SB3 PPO's arguments of the same name
+PPO_FIELDS = ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "ent_coef")
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -131,6 +155,18 @@ class SuperSuitConfig:
     observation: str = "flat"  # "flat": MlpPolicy over the flat vector; "dict": MultiInputPolicy
     deterministic: bool = True  # the most likely action when acting, else a sample
     threads: int = 1  # torch threads while learning
+    tensorboard: str | None = None  # a directory for TensorBoard scalars while learning, or None
+
+    def __post_init__(self) -> None:
+        check_int_range("n_envs", self.n_envs, 1, MAX_ENVS)
+        # SB3's own rules; its rollout, n_steps x n_envs x the world's agents, is not known here
+        check_ppo_arguments({name: getattr(self, name) for name in PPO_FIELDS}, n_envs=None)
+        check_choice("observation", self.observation, OBSERVATIONS)
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
+        check_int_range("threads", self.threads, 1, MAX_THREADS)
+        if self.tensorboard is not None and not isinstance(self.tensorboard, str):
+            raise ValueError(f"tensorboard must be a directory or None, got {self.tensorboard!r}")
 
 
 class SuperSuitPPO(AgentBase):
@@ -143,7 +179,10 @@ class SuperSuitPPO(AgentBase):
     extractor flattens and concatenates them in the flat order, so it learns the same network as
     "flat"), `deterministic` (the most likely action when acting, else a sample), and `threads`
     (torch threads while learning: the policy's batches are small, and on a busy 2-core machine 2
-    threads made learning 10-40 times slower than 1); and the `seed`."""
+    threads made learning 10-40 times slower than 1), `tensorboard` (a directory for SB3's scalars,
+    rollout/, train/, time/, and the reports' metrics, counted in SB3 timesteps, that is
+    agent-steps; `gridworlds run` gives each agent its own; None: none written); and the `seed`.
+    It learns on `selfplay_vec_env`, the vector env SB3 users can build themselves."""
 
     name = "sb3-selfplay"
     Config = SuperSuitConfig
@@ -151,32 +190,14 @@ class SuperSuitPPO(AgentBase):
     def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         super().__init__(world_id, check_seed(seed), **settings)
         c = self.config
-        check_positive_int("n_envs", c.n_envs)
-        check_positive_int("n_steps", c.n_steps)
-        check_positive_int("batch_size", c.batch_size)
-        if c.batch_size < 2:  # SB3 normalises advantages over a minibatch
-            raise ValueError(f"batch_size must be at least 2, got {c.batch_size!r}")
-        check_positive_int("n_epochs", c.n_epochs)
-        gamma, ent_coef = c.gamma, c.ent_coef
-        if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.number) or not 0 < gamma <= 1:
-            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-        if isinstance(ent_coef, bool) or not isinstance(ent_coef, int | float | np.number) or ent_coef < 0:
-            raise ValueError(f"ent_coef must be a non-negative number, got {ent_coef!r}")
-        check_choice("observation", c.observation, OBSERVATIONS)
-        if not isinstance(c.deterministic, bool):
-            raise ValueError(f"deterministic must be true or false, got {c.deterministic!r}")
-        check_positive_int("threads", c.threads)
         self.config = replace(
-            c,
-            learning_rate=_check_positive_number("learning_rate", c.learning_rate),
-            gamma=float(gamma),
-            ent_coef=float(ent_coef),
+            c, learning_rate=float(c.learning_rate), gamma=float(c.gamma), ent_coef=float(c.ent_coef)
         )
         self.model: PPO | None = None
 
-    def _arena(self, env: HideAndSeekEnv | None) -> HideAndSeekEnv:
-        """A fresh arena with `env`'s arguments (or the checkpoint's, without env) and this agent's
-        observation form; its arguments become the ones the checkpoints record."""
+    def _vector_env(self, env: HideAndSeekEnv | None) -> SelfPlayVecEnv:
+        """n_envs copies of `env`'s world (the checkpoint's, without env) in this agent's observation
+        form; its arguments become the ones the checkpoints record."""
         env = getattr(env, "unwrapped", env)
         if env is None:
             kwargs = {k: v for k, v in self.env_kwargs.items() if k != "render_mode"}
@@ -188,18 +209,10 @@ class SuperSuitPPO(AgentBase):
             "view_radius": env.view_radius,
             "observation": self.config.observation,
         }
-        return HideAndSeekEnv(**self.env_kwargs)
+        # Seeded at random here: PPO reseeds it from the agent's seed, when it has one.
+        return selfplay_vec_env(self.world_id, self.config.n_envs, **self.env_kwargs)
 
-    def _vector_env(self, arena: HideAndSeekEnv) -> _SelfPlayVecEnv:
-        vec_env = ss.concat_vec_envs_v1(
-            ss.pettingzoo_env_to_vec_env_v1(arena),
-            self.config.n_envs,
-            num_cpus=0,
-            base_class="stable_baselines3",
-        )
-        return _SelfPlayVecEnv(vec_env)
-
-    def _build_model(self, vec_env: _SelfPlayVecEnv) -> None:
+    def _build_model(self, vec_env: SelfPlayVecEnv) -> None:
         c = self.config
         self.model = PPO(
             POLICIES[c.observation],
@@ -220,9 +233,8 @@ class SuperSuitPPO(AgentBase):
     ) -> dict[str, float]:
         """Train for `budget` more arena steps (budget x agents SB3 timesteps) on copies of `env`'s
         world; return the last metrics."""
-        arena = self._arena(env)
-        agents = len(arena.possible_agents)
-        vec_env = self._vector_env(arena)
+        vec_env = self._vector_env(env)
+        agents = self.env_kwargs["hiders"] + self.env_kwargs["seekers"]
         c = self.config
         if self.model is None:
             self._build_model(vec_env)
@@ -231,15 +243,15 @@ class SuperSuitPPO(AgentBase):
             if self.seed is not None:  # resumed: new worlds and samples, the same for the same seed
                 entropy = np.random.SeedSequence([self.seed, self.model.num_timesteps])
                 self.model.set_random_seed(int(entropy.generate_state(1)[0] % 2**31))
-        if self.seed is None:
-            vec_env.seed(int(np.random.SeedSequence().generate_state(1)[0] % 2**31))
         reporter = _TeamReporter(callback, agents)
+        self.model.set_logger(training_logger(c.tensorboard))
         threads = torch.get_num_threads()
         torch.set_num_threads(c.threads)
         try:
             self.model.learn(total_timesteps=budget * agents, callback=reporter, reset_num_timesteps=False)
         finally:
             torch.set_num_threads(threads)
+            self.model.logger.close()
             vec_env.close()
         return {"steps": float(self.model.num_timesteps // agents), **reporter.last, **reporter.speed}
 
@@ -282,7 +294,7 @@ class SuperSuitPPO(AgentBase):
 
     def restore(self, checkpoint: CheckpointReader) -> None:
         saved, training = checkpoint.tensors(MODEL), checkpoint.json(TRAINING)
-        vec_env = self._vector_env(self._arena(None))
+        vec_env = self._vector_env(None)
         self._build_model(vec_env)
         vec_env.close()  # learn gives the model its own
         self.model.policy.load_state_dict(saved["policy"])

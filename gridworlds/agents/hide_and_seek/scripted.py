@@ -173,6 +173,10 @@ class ScriptedConfig:
     hiders: str = "fort"  # the hider seats' policy: one of HIDER_POLICIES
     seekers: str = "chase"  # the seeker seats' policy: one of SEEKER_POLICIES
 
+    def __post_init__(self) -> None:
+        check_choice("hiders", self.hiders, HIDER_POLICIES)
+        check_choice("seekers", self.seekers, SEEKER_POLICIES)
+
 
 class ScriptedAgent(UntrainedAgent):
     """Plays one seat of a hide-and-seek env with the scripted policies: `hiders` (random, still,
@@ -185,15 +189,14 @@ class ScriptedAgent(UntrainedAgent):
 
     def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         super().__init__(world_id, seed, **settings)
-        check_choice("hiders", self.config.hiders, HIDER_POLICIES)
-        check_choice("seekers", self.config.seekers, SEEKER_POLICIES)
         self.policy_rng = np.array([seed_state(int(self.rng.integers(0, 2**63)))], np.uint64)
         self.env: Any = None
         self.seat: str | None = None
         self._actions: np.ndarray | None = None
 
-    def bind(self, env: Any, seat: str) -> ScriptedAgent:
-        """Play `seat` (hider_<i> or seeker_<i>) of `env` from now on; returns the agent."""
+    def bind(self, env: Any, seat: Any = None) -> ScriptedAgent:
+        """Play `seat` (hider_<i> or seeker_<i>) of `env` from now on; returns the agent. The seat
+        has no default (the policies differ by team): without one, the error names the seats."""
         world = env if hasattr(env, "arenas") else getattr(env, "unwrapped", env)
         if not (hasattr(world, "arenas") and hasattr(world, "scenario")):
             raise ValueError(

@@ -32,7 +32,13 @@ from gridworlds.agents.hide_and_seek import scripted
 from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import hide_and_seek as engine
 from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_non_negative_int, check_positive_int
+from gridworlds.envs.checks import check_choice, check_int_range, check_non_negative_int
+
+# Each arena holds its world and a whole episode of rollout (horizon x agents samples): 64,000 of them,
+# the default with three zeros too many, would not fit in memory.
+MAX_ARENAS = 4_096
+MAX_WIDTH = 4_096  # of a layer: a network that wide is a typo here, and its matrices run to gigabytes
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,28 @@ class PPOConfig(PPOSettings):
     learning: str = "both"
     opponent: str = "random"
     tensorboard: str | None = None  # a directory for TensorBoard logs, or None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int_range("arenas", self.arenas, 1, MAX_ARENAS)
+        check_int_range("hidden", self.hidden, 1, MAX_WIDTH)
+        check_int_range("conv_channels", self.conv_channels, 1, MAX_WIDTH)
+        check_int_range("threads", self.threads, 1, MAX_THREADS)
+        check_non_negative_int("staged_steps", self.staged_steps)
+        share = self.staged_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share < 1.0:
+            raise ValueError(
+                f"staged_share must be a number in [0, 1) (some arenas stay unstaged for the statistics), "
+                f"got {share!r}"
+            )
+        check_choice("learning", self.learning, TEAMS_LEARNING)
+        if self.opponent not in OPPONENTS[self.learning]:
+            raise ValueError(
+                f"opponent must be one of {list(OPPONENTS[self.learning])} when learning={self.learning!r}, "
+                f"got {self.opponent!r}"
+            )
+        if self.tensorboard is not None and not isinstance(self.tensorboard, str):
+            raise ValueError(f"tensorboard must be a directory or None, got {self.tensorboard!r}")
 
 
 class EntityPolicy(nn.Module):
@@ -321,7 +349,8 @@ class SelfPlayPPO(AgentBase):
     game's start-state curriculum staged_steps, staged_share, and learning, opponent, tensorboard):
     `learning` is "both" (self-play), "hiders" or "seekers" (that team learns, the other plays
     `opponent`: "random" (uniform actions), "still", or the scripted "chase" seekers / "fort"
-    hiders); `tensorboard` is a directory for TensorBoard logs, or None. The budget counts env steps
+    hiders); `tensorboard` is a directory for every report's metrics as TensorBoard scalars
+    (`gridworlds run` gives each agent its own), or None for none. The budget counts env steps
     of one arena (an episode of the quadrant game is 80); every update reports each team's mean
     return, the episode statistics, the losses and the agent steps per second. It plays the worlds'
     dict observations.
@@ -334,15 +363,6 @@ class SelfPlayPPO(AgentBase):
         if not world_id.startswith("gridworlds/HideAndSeek"):
             raise ValueError(f"selfplay-ppo plays the hide-and-seek worlds, not {world_id}")
         super().__init__(world_id, seed, **settings)
-        learning, opponent = self.config.learning, self.config.opponent
-        if learning not in TEAMS_LEARNING:
-            raise ValueError(f"learning must be one of {list(TEAMS_LEARNING)}, got {learning!r}")
-        if opponent not in OPPONENTS[learning]:
-            raise ValueError(
-                f"opponent must be one of {list(OPPONENTS[learning])} when learning={learning!r}, "
-                f"got {opponent!r}"
-            )
-        check_config(self.config)
         self.trainer: Trainer | None = None
         self.env_steps = 0
         self.generator = torch.Generator().manual_seed(seed or 0)  # for act
@@ -430,17 +450,3 @@ class SelfPlayPPO(AgentBase):
         trainer.opponent_rng[:] = np.array(state["opponent_rngs"], dtype=np.uint64)
         trainer.updates = state["updates"]
         self.env_steps = state["env_steps"]
-
-
-def check_config(config: PPOConfig) -> PPOConfig:
-    """The config, or a ValueError naming a field out of its range."""
-    for name in ("arenas", "hidden", "threads", "conv_channels"):
-        check_positive_int(name, getattr(config, name))
-    check_non_negative_int("staged_steps", config.staged_steps)
-    if not 0.0 <= config.staged_share < 1.0:
-        raise ValueError(
-            f"staged_share must be a number in [0, 1) (some arenas stay unstaged for the statistics), "
-            f"got {config.staged_share!r}"
-        )
-    config.check_settings()
-    return config

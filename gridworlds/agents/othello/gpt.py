@@ -45,6 +45,7 @@ from gridworlds.engines import othello as engine
 from gridworlds.engines.othello_labels import next_move_masks
 from gridworlds.engines.rng import seed_state
 from gridworlds.envs.checks import (
+    check_int_range,
     check_non_negative_int,
     check_non_negative_number,
     check_positive_int,
@@ -58,6 +59,13 @@ TARGETS = ("legal", "next")
 MODEL, TRAINING = "model.safetensors", "training.json"
 _SQUARE_BITS = engine.PLAYABLE.astype(np.uint64)  # class c is the bit of square PLAYABLE[c]
 EVAL_SEED_OFFSET = 1_000_003  # held-out games come from seed + this, never from the training stream
+# Bounds of the sizes that allocate, each far above its default and Li et al.'s model (8 layers of
+# width 512), so that only a typo (three zeros too many) meets them: the weights grow with
+# layers x d_model^2 x mlp_ratio, and the games are held in memory, 120 bytes each (20 million, Li
+# et al.'s synthetic set, is 2.4 GB).
+MAX_MODEL_SIZE = {"layers": 64, "d_model": 8_192, "mlp_ratio": 64}
+MAX_TRAINING_SIZE = {"batch_size": 65_536, "dataset_games": 20_000_000, "eval_games": 1_000_000}
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,9 @@ class GPTConfig:
     mlp_ratio: int = 4
 
     def check(self) -> GPTConfig:
-        for name in ("layers", "d_model", "heads", "mlp_ratio"):
-            check_positive_int(name, getattr(self, name))
+        for name in ("layers", "d_model", "mlp_ratio"):
+            check_int_range(name, getattr(self, name), 1, MAX_MODEL_SIZE[name])
+        check_positive_int("heads", self.heads)  # and below, a divisor of d_model
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
         return self
@@ -89,10 +98,12 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads, 0 for torch's default
 
     def check(self) -> TrainConfig:
-        for name in ("batch_size", "dataset_games", "eval_games", "eval_every"):
-            check_positive_int(name, getattr(self, name))
-        for name in ("warmup_games", "decay_games", "threads"):
+        for name in ("batch_size", "dataset_games", "eval_games"):
+            check_int_range(name, getattr(self, name), 1, MAX_TRAINING_SIZE[name])
+        check_positive_int("eval_every", self.eval_every)
+        for name in ("warmup_games", "decay_games"):
             check_non_negative_int(name, getattr(self, name))
+        check_int_range("threads", self.threads, 0, MAX_THREADS)
         check_positive_number("learning_rate", self.learning_rate)
         check_non_negative_number("weight_decay", self.weight_decay)
         if self.target not in TARGETS:
@@ -107,6 +118,18 @@ class OthelloGPTConfig(TrainConfig, GPTConfig):
     data: str | None = None  # a dataset directory from `gridworlds data othello`; None: generate games
     device: str = "auto"  # "auto" (a GPU when there is one), "cpu", "cuda", ...
     tensorboard: str | None = None  # a log directory, or None
+
+    def __post_init__(self) -> None:
+        self.model()  # each checks its own fields
+        self.training()
+        if self.data is not None and not isinstance(self.data, str):
+            raise ValueError(f"data must be a dataset directory or None, got {self.data!r}")
+        if not isinstance(self.device, str):
+            raise ValueError(
+                f"device must be a torch device name such as 'cpu' or 'auto', got {self.device!r}"
+            )
+        if self.tensorboard is not None and not isinstance(self.tensorboard, str):
+            raise ValueError(f"tensorboard must be a directory or None, got {self.tensorboard!r}")
 
     def model(self) -> GPTConfig:
         return GPTConfig(**{f.name: getattr(self, f.name) for f in fields(GPTConfig)}).check()
@@ -319,7 +342,8 @@ class OthelloGPTAgent(AgentBase):
     mlp_ratio), the TrainConfig fields (batch_size, learning_rate, warmup_games, decay_games,
     weight_decay, target, dataset_games, eval_games, eval_every, threads), `data` (a dataset
     directory written by `gridworlds data othello`, or None to generate `dataset_games` games from
-    the seed), `device` ("auto", "cpu", "cuda", ...) and `tensorboard` (a log directory, or None).
+    the seed), `device` ("auto", "cpu", "cuda", ...) and `tensorboard` (a directory for every
+    report's metrics as TensorBoard scalars; `gridworlds run` gives each agent its own; or None).
     The budget of `learn` counts training games; every `eval_every` games it reports the held-out
     metrics (module docstring), the training batch's and the games per second.
     """

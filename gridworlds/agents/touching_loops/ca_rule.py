@@ -15,9 +15,11 @@ import numpy as np
 from gridworlds.agents.simple import UntrainedAgent
 from gridworlds.engines import touching_loops as engine
 from gridworlds.engines.rng import seed_state
-from gridworlds.envs.checks import check_probability
+from gridworlds.envs.checks import check_choice, check_int_range, check_probability
+from gridworlds.envs.touching_loops import ACTIONS
 
 CA_WORLD = "gridworlds/TouchingLoopsCA-v0"
+MAX_VISITS = 10_000_000  # a hundred times the default, so that a stalled edit still ends
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,18 @@ class CARuleConfig:
     tiles: str = "touching"  # the tile set whose templates the rule matches (the world's own)
     action: str = "flip"  # the edit world's action kind, "flip" or "set" (the world's own)
     max_visits: int = 100_000  # cells tried for one edit before giving up (action 0)
+
+    def __post_init__(self) -> None:
+        check_probability("noise", self.noise)
+        if not isinstance(self.tiles, str):
+            raise ValueError(f"tiles must be a tile set's name or a tile-set text, got {self.tiles!r}")
+        try:
+            engine.tile_set_templates(self.tiles)
+        except ValueError as error:
+            raise ValueError(f"tiles: {error}") from None
+        check_choice("action", self.action, ACTIONS)
+        # With noise 0 the rule can stall and try every one of them for each edit
+        check_int_range("max_visits", self.max_visits, 1, MAX_VISITS)
 
 
 class CARule(UntrainedAgent):
@@ -41,7 +55,7 @@ class CARule(UntrainedAgent):
 
     def __init__(self, world_id: str, seed: int | None = None, **settings: Any):
         super().__init__(world_id, seed, **settings)
-        self.config = replace(self.config, noise=check_probability("noise", self.config.noise))
+        self.config = replace(self.config, noise=float(self.config.noise))  # the kernel's one type
         self.templates = engine.tile_set_templates(self.config.tiles)
         self.engine_rng = seed_state(0 if seed is None else seed)
 

@@ -61,7 +61,7 @@ from gridworlds.agents.ppo import PPOSettings, clipped_loss, gae, minibatches
 from gridworlds.engines import voxels as engine
 from gridworlds.engines.voxels.bodies import EMPTY, H_ACT, ROBOT_MATERIALS, V_ACT, BodyLike, check_body
 from gridworlds.engines.voxels.tasks import TASKS, Task
-from gridworlds.envs.checks import check_positive_int, check_seed
+from gridworlds.envs.checks import check_int_range, check_positive_int, check_seed
 from gridworlds.envs.voxels import VoxelTask
 
 VOXEL_FEATURES = len(ROBOT_MATERIALS) + 6
@@ -71,6 +71,10 @@ VOXEL_FEATURE_SCALE = (1.0,) * len(ROBOT_MATERIALS) + (1 / engine.VOXEL,) * 4 + 
 GLOBAL_BLOCK_SIZES = {"vel": 2, "ort": 2, "box": 4}  # and "floor:k" / "ceil:k": 2 k + 1
 INITIAL_STD = 0.3  # of the actions, about the open-loop gaits' amplitude
 REST_ACTION = 1.0  # the untrained policy's mean: every actuator at its rest length
+# A rollout keeps `rollout` steps of every voxel's tokens in every world: the defaults (16 worlds,
+# 64 steps, width 64) with three zeros too many would not fit in memory.
+MAX_WORLDS, MAX_ROLLOUT, MAX_WIDTH = 4_096, 10_000, 4_096
+MAX_LAYERS = 64
 
 
 # --- observations ---
@@ -231,23 +235,26 @@ class SharedPPOConfig(PPOSettings):
     horizon: int | None = None  # control steps per episode; None: the task's own
     tensorboard: str | None = None  # a directory for TensorBoard logs, or None
 
-
-def check_config(config: SharedPPOConfig) -> SharedPPOConfig:
-    """The config, or a ValueError that starts with the name of the field out of its range."""
-    for name in ("worlds", "rollout", "width", "heads", "layers"):
-        check_positive_int(name, getattr(config, name))
-    config.check_settings()
-    if config.width % config.heads:
-        raise ValueError(f"heads must divide width ({config.width}), got {config.heads}")
-    if config.minibatches > config.worlds * config.rollout:
-        raise ValueError(
-            f"minibatches must be at most worlds x rollout ({config.worlds * config.rollout} samples), "
-            f"got {config.minibatches}"
-        )
-    horizon = config.horizon
-    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
-        raise ValueError(f"horizon must be a positive integer or None (the task's own), got {horizon!r}")
-    return config
+    def __post_init__(self) -> None:
+        """A ValueError that starts with the name of the field out of its range."""
+        super().__post_init__()
+        check_int_range("worlds", self.worlds, 1, MAX_WORLDS)
+        check_int_range("rollout", self.rollout, 1, MAX_ROLLOUT)
+        check_int_range("width", self.width, 1, MAX_WIDTH)
+        check_positive_int("heads", self.heads)  # and below, a divisor of width
+        check_int_range("layers", self.layers, 1, MAX_LAYERS)
+        if self.width % self.heads:
+            raise ValueError(f"heads must divide width ({self.width}), got {self.heads}")
+        if self.minibatches > self.worlds * self.rollout:
+            raise ValueError(
+                f"minibatches must be at most worlds x rollout ({self.worlds * self.rollout} samples), "
+                f"got {self.minibatches}"
+            )
+        horizon = self.horizon
+        if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
+            raise ValueError(f"horizon must be a positive integer or None (the task's own), got {horizon!r}")
+        if self.tensorboard is not None and not isinstance(self.tensorboard, str):
+            raise ValueError(f"tensorboard must be a directory or None, got {self.tensorboard!r}")
 
 
 @dataclass
@@ -274,9 +281,10 @@ def checked_bodies(bodies: Sequence[BodyLike]) -> list[np.ndarray]:
 class SharedPPO(AgentBase):
     """PPO of one `VoxelPolicy` over every design it is given (module docstring), for one voxel
     world. Parameters: every field of SharedPPOConfig. `learn(env, budget)` trains on the env's
-    body for `budget` env steps and reports after every update; `act` plays the policy's mean action
-    in the world it is bound to (`bind`, which the viewer and `gridworlds eval` call), whatever its
-    body."""
+    body for `budget` env steps and reports after every update, to TensorBoard too when given a
+    `tensorboard` directory (`gridworlds run` gives each agent its own); `act` plays the policy's
+    mean action in the world it is bound to (`bind`, which the viewer and `gridworlds eval` call),
+    whatever its body."""
 
     name = "shared-ppo"
     Config = SharedPPOConfig
@@ -286,7 +294,6 @@ class SharedPPO(AgentBase):
         if not world_id.startswith(VOXEL_WORLDS) or task not in TASKS:
             raise ValueError(f"shared-ppo plays the voxel-robot worlds, not {world_id}")
         super().__init__(world_id, check_seed(seed), **settings)
-        check_config(self.config)
         self.task = task
         with torch.random.fork_rng():  # seeds the initial weights without touching the global stream
             torch.manual_seed(self.seed or 0)
