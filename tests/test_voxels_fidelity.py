@@ -1,7 +1,8 @@
 """The EvoGym fidelity study: its parameter checks, its statistics on hand-made trajectories, what it
 says without EvoGym, and a whole run against a fake worker (our own simulator behind the worker's
-JSON protocol), so that the protocol is exercised end to end where EvoGym is not installed. The
-test against the real EvoGym runs only where GRIDWORLDS_EVOGYM_PYTHON names its interpreter."""
+JSON protocol), so that the protocol is exercised end to end where EvoGym is not installed; and the
+voxel benchmark's EvoGym peer, timed through the same worker. The tests against the real EvoGym run
+only where GRIDWORLDS_EVOGYM_PYTHON names its interpreter."""
 
 import csv
 import io
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from gridworlds.bench.voxels import EVOGYM_ANCHOR, evogym_steps_per_second
 from gridworlds.runner.config import load_experiment
 from gridworlds.runner.run import run_experiment
 from gridworlds.studies.voxels_evogym import (
@@ -161,6 +163,28 @@ def test_an_interpreter_without_evogym_stops_with_its_last_words(tmp_path):
         pool.ask({"op": "sample", "shape": [5, 5], "count": 1, "seed": 0})
 
 
+def test_the_bench_without_evogym_uses_the_anchor_and_says_how_to_measure(monkeypatch):
+    monkeypatch.delenv(EVOGYM_PYTHON_VARIABLE, raising=False)
+    peer, source = evogym_steps_per_second(0.1)
+    assert peer == EVOGYM_ANCHOR
+    assert f"set {EVOGYM_PYTHON_VARIABLE}" in source
+
+
+def test_the_bench_times_evogym_through_the_worker(monkeypatch, tmp_path):
+    fake = fake_interpreter(
+        tmp_path,
+        "import json, sys\n"
+        'print(json.dumps({"worker": "fake", "evogym": "2.0.0", "python": "3"}), flush=True)\n'
+        "for line in sys.stdin:\n"
+        '    print(json.dumps({"steps_per_second": 123.0}), flush=True)\n',
+    )
+    monkeypatch.setenv(EVOGYM_PYTHON_VARIABLE, fake)
+    assert evogym_steps_per_second(0.1) == (123.0, "measured here, EvoGym 2.0.0 in its worker")
+    monkeypatch.setenv(EVOGYM_PYTHON_VARIABLE, "/nowhere/python3.10")
+    peer, source = evogym_steps_per_second(0.1)
+    assert peer == EVOGYM_ANCHOR and "/nowhere/python3.10" in source
+
+
 # --- a whole run against a fake worker ---
 
 # Answers the worker's protocol from our own simulator: its "evogym" run is ours, so every statistic
@@ -303,3 +327,9 @@ def test_against_the_real_evogym(tmp_path):
     assert first == second
     ours = play_ours("Walker-v0", [walker], [actions])
     np.testing.assert_allclose(ours.start[0], first["evogym"]["start_robot"], atol=1e-12)
+
+
+@pytest.mark.skipif(not os.environ.get(EVOGYM_PYTHON_VARIABLE), reason=f"{EVOGYM_PYTHON_VARIABLE} is unset")
+def test_the_real_evogym_is_timed():
+    peer, source = evogym_steps_per_second(0.2)
+    assert peer > 0 and source.startswith("measured here, EvoGym 2.")

@@ -20,6 +20,11 @@ then answers each request until stdin closes. A request that fails is answered w
         until the episode ends or the actions run out; then the same with every action moved by
         "perturbation", up or down at random (seeded), and down where up would leave [0.6, 1.6]:
         the perturbed run measures how far EvoGym drifts from itself (its chaos floor).
+    {"op": "timing", "task": "Walker-v0", "body": [[...]], "seconds": 3.0, "seed": 0}
+        -> {"steps_per_second": r}: how fast EvoGym steps the body on the task here, through its
+        gymnasium env, under uniformly random actions in [0.6, 1.6] (1000 drawn ahead, seeded, in
+        turn), resetting where an episode ends, for at least "seconds" (after one step outside the
+        timing), as `gridworlds bench` times ours.
 
 A trajectory: "robot" and "box" (the box's, or null where the task has none) centre of mass after
 each step, [[x, y], ...]; "reward" and "terminated" per step (its last entry is true when the
@@ -38,6 +43,7 @@ import os
 import platform
 import random
 import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -177,7 +183,26 @@ def rollout(request):
     return {"runs": runs}
 
 
-OPERATIONS = {"sample": sample, "rollout": rollout}
+def timing(request):
+    env = make_env(request["task"], request["body"])
+    rng = np.random.default_rng(request.get("seed", 0))
+    env.reset(seed=request.get("seed", 0))
+    actions = rng.uniform(ACTION_LOW, ACTION_HIGH, (1000, *env.action_space.shape))
+    env.step(actions[0])
+    steps, start = 0, time.perf_counter()
+    while True:
+        for _ in range(50):
+            _, _, terminated, truncated, _ = env.step(actions[steps % len(actions)])
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+        elapsed = time.perf_counter() - start
+        if elapsed >= request["seconds"]:
+            env.close()
+            return {"steps_per_second": steps / elapsed}
+
+
+OPERATIONS = {"sample": sample, "rollout": rollout, "timing": timing}
 
 
 def main():

@@ -70,6 +70,11 @@ class _Builder:
             return index[r, c] if 0 <= r < h and 0 <= c < w and index[r, c] >= 0 else -1
 
         # Corners: a voxel takes a corner from a 4-neighbour that already made it, else makes it.
+        # Their coordinates are computed as EvoGym computes them, rounding included: across from the
+        # piece's left edge and down from its top edge. They can land an ulp off the grid (a 5-tall
+        # robot's bottom at 0.09999999999999998, inside the ground's top at 0.1), and at the start,
+        # where every contact is an exact tie, that ulp decides which contacts exist.
+        piece_left, piece_top = VOXEL * piece.x, VOXEL * piece.y + h * VOXEL
         for r in range(h):
             for c in range(w):
                 v = index[r, c]
@@ -87,13 +92,9 @@ class _Builder:
                         self.voxels[left]["corners"][TR],
                         self.voxels[left]["corners"][BR],
                     )
-                x0, y0 = VOXEL * (piece.x + c), VOXEL * (piece.y + h - 1 - r)
-                places = {
-                    TL: (x0, y0 + VOXEL),
-                    TR: (x0 + VOXEL, y0 + VOXEL),
-                    BL: (x0, y0),
-                    BR: (x0 + VOXEL, y0),
-                }
+                left, right = piece_left + c * VOXEL, piece_left + (c + 1) * VOXEL
+                top, bottom = piece_top - r * VOXEL, piece_top - (r + 1) * VOXEL
+                places = {TL: (left, top), TR: (right, top), BL: (left, bottom), BR: (right, bottom)}
                 for k in (TL, TR, BL, BR):
                     if corner[k] < 0:
                         corner[k] = len(self.points)

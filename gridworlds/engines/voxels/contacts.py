@@ -1,6 +1,6 @@
 """Contact between voxels: the penalty forces that push a corner of one piece's surface voxel out of
-another's (or of the same robot's or free object's, when they did not start as neighbours), damped
-and with viscous friction along the edge, and EvoGym's test of a robot folding through itself.
+another surface voxel (of another piece, or of the same robot or free object), damped and with
+viscous friction along the edge, and EvoGym's test of a robot folding through itself.
 (The ground plane is a force of its own, in `physics`.)"""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ CONTACT_OFFSET = 0.005  # a corner just inside is pushed out with CONTACT_STIFFN
 CONTACT_DAMPING = 140.0
 CONTACT_FRICTION = 1200.0
 FRICTION_SCALE = 0.2
+GRID_SLACK = 1e-9  # of a cell, for rounding at cell edges: the exact tests decide, slack costs only look-ups
 
 
 @numba.njit(cache=True, inline="always")
@@ -51,7 +52,6 @@ def _contacts(
     voxel_piece,
     piece_kind,
     world,
-    cell,
     static_grid,
     n_voxels,
     out,
@@ -59,8 +59,9 @@ def _contacts(
     listed,
 ):
     """The contact forces of this substep into `out`: every pair of surface voxels of different
-    pieces (or of one robot or free object) whose bounding boxes touch pushes the corners each has
-    inside the other out. Voxels that cannot move are found through `static_grid` instead of pairs."""
+    pieces (or of one robot or free object, neighbours included: only shared corners are never
+    pushed) whose bounding boxes touch pushes the corners each has inside the other out. Voxels that
+    cannot move are found through `static_grid` instead of pairs."""
     out[:] = 0.0
     m = 0
     for v in range(n_voxels):
@@ -79,17 +80,19 @@ def _contacts(
                 continue
             scale = 1.0
             if voxel_piece[b] == piece_a:
-                if piece_kind[world, piece_a] == TERRAIN or _neighbours(cell, a, b):
+                if piece_kind[world, piece_a] == TERRAIN:
                     continue
                 scale = 2.0  # EvoGym visits both orders of a pair within one piece
             if _corner_in_box(pos, corners, boxes, a, b):
                 _voxel_contact(pos, vel, corners, surface, boxes, a, b, scale, out)
             if _corner_in_box(pos, corners, boxes, b, a):
                 _voxel_contact(pos, vel, corners, surface, boxes, b, a, scale, out)
-        x0 = max(int(math.ceil(boxes[a, 0] / VOXEL)) - 1, 0)
-        x1 = min(int(math.floor(boxes[a, 2] / VOXEL)), gw - 1)
-        y0 = max(int(math.ceil(boxes[a, 1] / VOXEL)) - 1, 0)
-        y1 = min(int(math.floor(boxes[a, 3] / VOXEL)), gh - 1)
+        # The cells of fixed voxels whose boxes may touch a's (touching counts, as in EvoGym), with
+        # GRID_SLACK for the ulps by which points (`building`) and the division miss the grid.
+        x0 = max(int(math.ceil(boxes[a, 0] / VOXEL - GRID_SLACK)) - 1, 0)
+        x1 = min(int(math.floor(boxes[a, 2] / VOXEL + GRID_SLACK)), gw - 1)
+        y0 = max(int(math.ceil(boxes[a, 1] / VOXEL - GRID_SLACK)) - 1, 0)
+        y1 = min(int(math.floor(boxes[a, 3] / VOXEL + GRID_SLACK)), gh - 1)
         for gx in range(x0, x1 + 1):
             for gy in range(y0, y1 + 1):
                 b = static_grid[gx, gy]

@@ -106,8 +106,8 @@ def _step_world(w, actions, unstable, i):
     saved_rest = rest[:n_springs].copy()
     for _ in range(SUBSTEPS):
         _contacts(
-            pos, true_vel, corners, surface, dynamic, voxel_piece, piece_kind, i, cell, static_grid,
-            n_voxels, contact, boxes, listed,
+            pos, true_vel, corners, surface, dynamic, voxel_piece, piece_kind, i, static_grid, n_voxels,
+            contact, boxes, listed,
         )  # fmt: skip
         _relax(pos, ends, rest, goal, n_springs)
         _rk4(
@@ -143,12 +143,9 @@ def _relax(pos, ends, rest, goal, n_springs):
 
 @numba.njit(cache=True)
 def _accelerations(x, v, ends, stiffness, rest, contact, points, n_moving, n_active, n_springs, out):
-    """Forces over mass (1) at positions x and velocities v of the moving points: drag, gravity, the
-    held contact forces, the ground plane and the springs (fixed points' entries are scratch)."""
-    for j in range(n_moving, n_active):
-        q = points[j]
-        out[q, 0], out[q, 1] = 0.0, 0.0
-    for j in range(n_moving):
+    """Forces over mass (1) at positions x and velocities v of the active points: drag, gravity, the
+    held contact forces, the ground plane and the springs."""
+    for j in range(n_active):
         q = points[j]
         fx = -DRAG * v[q, 0] + contact[q, 0]
         fy = -DRAG * v[q, 1] - GRAVITY + contact[q, 1]
@@ -171,10 +168,13 @@ def _accelerations(x, v, ends, stiffness, rest, contact, points, n_moving, n_act
 @numba.njit(cache=True)
 def _rk4(pos, vel, ends, stiffness, rest, contact, points, n_moving, n_active, n_springs, stages, x, v):
     """One classical RK4 step of DT; stage k evaluates the state advanced by (0, DT/2, DT/2, DT)
-    along the previous stage's slope (x holds positions, v the previous stage's velocities)."""
+    along the previous stage's slope (x holds positions, v the previous stage's velocities). As in
+    EvoGym, fixed points that hold springs to moving ones move in the stages too, pulled by their
+    springs, and only their final increment is dropped: within a step a bridge's pillar tops give a
+    little to the deck hanging from them."""
     for k in range(4):
         h = 0.0 if k == 0 else (DT if k == 3 else 0.5 * DT)
-        for j in range(n_active if k == 0 else n_moving):
+        for j in range(n_active):
             q = points[j]
             if k == 0:
                 x[q, 0], x[q, 1], v[q, 0], v[q, 1] = pos[q, 0], pos[q, 1], vel[q, 0], vel[q, 1]
