@@ -373,8 +373,7 @@ class SB3Agent(AgentBase):
     def store(self, files: CheckpointWriter) -> None:
         if self.model is None:
             raise RuntimeError("nothing to save: this sb3 agent has not learned yet")
-        policy = self.model.policy
-        files.tensors(MODEL, {"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict()})
+        files.tensors(MODEL, model_state(self.model))
         statistics = self.return_statistics
         files.json(
             TRAINING,
@@ -385,12 +384,22 @@ class SB3Agent(AgentBase):
         )
 
     def restore(self, checkpoint: CheckpointReader) -> None:
-        saved, training = checkpoint.tensors(MODEL), checkpoint.json(TRAINING)
-        vec_env = self._vector_env(None)
-        self._build_model(vec_env)
-        vec_env.close()  # learn gives the model its own
-        self.model.policy.load_state_dict(saved["policy"])
-        self.model.policy.optimizer.load_state_dict(saved["optimizer"])
-        self.model.num_timesteps = training["num_timesteps"]
+        training = checkpoint.json(TRAINING)
+        restore_model(self, checkpoint.tensors(MODEL), training["num_timesteps"])
         for name in RETURN_STATISTICS:
             setattr(self.return_statistics, name, training["return_statistics"][name])
+
+
+def model_state(model: Any) -> dict[str, Any]:
+    """What a checkpoint keeps of an SB3 model: its policy's and optimiser's weights, as tensors."""
+    return {"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict()}
+
+
+def restore_model(agent: Any, saved: dict[str, Any], num_timesteps: int) -> None:
+    """Build `agent`'s model afresh from its parameters and put `model_state`'s weights back in."""
+    vec_env = agent._vector_env(None)
+    agent._build_model(vec_env)
+    vec_env.close()  # learn gives the model its own
+    agent.model.policy.load_state_dict(saved["policy"])
+    agent.model.policy.optimizer.load_state_dict(saved["optimizer"])
+    agent.model.num_timesteps = num_timesteps

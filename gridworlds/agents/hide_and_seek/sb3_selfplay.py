@@ -32,7 +32,16 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from gridworlds.agents.base import AgentBase, Callback, CheckpointReader, CheckpointWriter
-from gridworlds.agents.sb3 import MAX_ENVS, MODEL, TRAINING, _Reporter, check_ppo_arguments, training_logger
+from gridworlds.agents.sb3 import (
+    MAX_ENVS,
+    MODEL,
+    TRAINING,
+    _Reporter,
+    check_ppo_arguments,
+    model_state,
+    restore_model,
+    training_logger,
+)
 from gridworlds.engines.hide_and_seek import EPISODE_STATS
 from gridworlds.envs.checks import check_choice, check_int_range, check_positive_int, check_seed
 from gridworlds.envs.hide_and_seek import OBSERVATIONS, PARTS, HideAndSeekEnv
@@ -288,15 +297,9 @@ class SuperSuitPPO(AgentBase):
     def store(self, files: CheckpointWriter) -> None:
         if self.model is None:
             raise RuntimeError("nothing to save: this sb3-selfplay agent has not learned yet")
-        policy = self.model.policy
-        files.tensors(MODEL, {"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict()})
+        files.tensors(MODEL, model_state(self.model))
         files.json(TRAINING, {"num_timesteps": self.model.num_timesteps})
 
     def restore(self, checkpoint: CheckpointReader) -> None:
-        saved, training = checkpoint.tensors(MODEL), checkpoint.json(TRAINING)
-        vec_env = self._vector_env(None)
-        self._build_model(vec_env)
-        vec_env.close()  # learn gives the model its own
-        self.model.policy.load_state_dict(saved["policy"])
-        self.model.policy.optimizer.load_state_dict(saved["optimizer"])
-        self.model.num_timesteps = training["num_timesteps"]
+        training = checkpoint.json(TRAINING)
+        restore_model(self, checkpoint.tensors(MODEL), training["num_timesteps"])
