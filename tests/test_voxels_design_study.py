@@ -1,5 +1,5 @@
 """The voxels-design experiment at a smoke budget: every optimiser runs, files appear, resume keeps runs;
-the shared PPO controller runs too."""
+the shared PPO controller runs too; the comparison of the optimisers, on hand-made runs."""
 
 import csv
 import io
@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import bootstrap, mannwhitneyu
 
 from gridworlds.agents import load_agent
 from gridworlds.agents.voxels.controllers import GaitSearch, controller_size, inherit_gait, optimise_gaits
@@ -14,6 +15,7 @@ from gridworlds.agents.voxels.design.tree import DesignTree
 from gridworlds.engines.voxels.bodies import EXAMPLE_BODIES, body_from_text, random_body, read_body
 from gridworlds.runner.run import run_experiment
 from gridworlds.studies import voxels as voxels_study
+from gridworlds.studies import voxels_statistics
 from gridworlds.studies.voxels import ScoredGaits
 
 SMOKE = """
@@ -51,6 +53,9 @@ def test_a_smoke_budget_runs_every_optimiser_and_resumes(tmp_path):
     assert [row["optimiser"] for row in final] == list(names)
     assert {f"Walker-v0-{row['optimiser']}-0": float(row["final"]) for row in final} == summary["final"]
     assert (out / "progress.csv").exists() and (out / "best.png").exists()
+    comparison = list(csv.DictReader(io.StringIO((out / "comparison.csv").read_text())))
+    assert len(comparison) == 7 * 6  # every ordered pair, each with its one seed a side
+    assert "the comparison needs at least 6 seeds" in (out / "report.md").read_text()
     again = run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
     assert again["best"] == summary["best"]
 
@@ -277,3 +282,107 @@ def test_bad_settings_are_named(tmp_path, experiment, setting, message):
     path.write_text(experiment)
     with pytest.raises(ValueError, match=message):
         run_experiment(path, overrides=[setting], runs_dir=tmp_path / "runs")
+
+
+COMPARISON = """
+name = "voxels-design-comparison"
+[study]
+function = "gridworlds.studies.voxels:design_search"
+tasks = ["Walker-v0"]
+optimisers = ["random", "ga", "herd"]
+seeds = [0, 1, 2, 3, 4, 5]
+budget = 4000
+population = 4
+"""
+# Best search fitness per seed: the GA's six all above random's; HERD's and the GA's interleaved.
+HAND_MADE = {
+    "random": [1.01, 1.60, 1.25, 0.90, 1.48, 1.12],
+    "ga": [2.55, 1.96, 2.18, 2.31, 1.70, 2.02],
+    "herd": [2.33, 3.14, 1.65, 2.05, 2.60, 1.88],
+}
+
+
+def write_finished_runs(out, fitness, task="Walker-v0"):
+    """The run files a finished study leaves, one <task>-<optimiser>-<seed>.json per value of
+    `fitness` (optimiser -> per-seed best fitness), as design_run returns them."""
+    out.mkdir(parents=True, exist_ok=True)
+    for optimiser, values in fitness.items():
+        for seed, best in enumerate(values):
+            row = {"task": task, "optimiser": optimiser, "seed": seed, "generation": 0}
+            row |= {"env_steps": 4000, "best": best, "generation_best": best}
+            run = {"rows": [row], "best": best, "body": EXAMPLE_BODIES["walker"], "final": best}
+            (out / f"{task}-{optimiser}-{seed}.json").write_text(json.dumps(run))
+
+
+def no_rollouts(*args, **kwargs):
+    raise AssertionError("a finished study searched a gait again")
+
+
+def test_the_comparison_is_a_one_sided_mann_whitney_test_per_pair(tmp_path, monkeypatch):
+    path = tmp_path / "comparison.toml"
+    path.write_text(COMPARISON)
+    out = tmp_path / "runs" / "voxels-design-comparison"
+    write_finished_runs(out, HAND_MADE)
+    monkeypatch.setattr(voxels_study, "optimise_gaits", no_rollouts)
+    run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
+    rows = list(csv.DictReader(io.StringIO((out / "comparison.csv").read_text())))
+    tests = {(row["a"], row["b"]): row for row in rows}
+    assert len(rows) == 6 and {row["task"] for row in rows} == {"Walker-v0"}
+    for (a, b), row in tests.items():
+        expected = mannwhitneyu(HAND_MADE[a], HAND_MADE[b], alternative="greater")
+        assert (int(row["n_a"]), int(row["n_b"])) == (6, 6)
+        assert (float(row["U"]), float(row["p"])) == (expected.statistic, expected.pvalue)
+    # Every GA seed above every random seed: all 36 pairs won, and of the C(12, 6) = 924 equally
+    # likely orders of the twelve values under the null hypothesis only this one is as extreme.
+    assert float(tests["ga", "random"]["U"]) == 36
+    assert float(tests["ga", "random"]["p"]) == pytest.approx(1 / 924, rel=1e-12)
+    assert float(tests["random", "ga"]["U"]) == 0 and float(tests["random", "ga"]["p"]) == 1
+    herd_over_ga = mannwhitneyu(HAND_MADE["herd"], HAND_MADE["ga"], alternative="greater").pvalue
+    assert herd_over_ga > 0.05
+    report = (out / "report.md").read_text()
+    assert "ga > random (p = 0.0011)" in report  # a clear pair: the claim
+    assert f"herd > ga not shown (p = {herd_over_ga:.2g})" in report  # an unclear one: no claim
+    assert "needs at least" not in report
+
+    # The study finished, resumed: the comparison is written again from the run files alone.
+    for name in ("comparison.csv", "intervals.csv", "report.md"):
+        (out / name).unlink()
+    run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
+    assert list(csv.DictReader(io.StringIO((out / "comparison.csv").read_text()))) == rows
+    assert (out / "report.md").read_text() == report
+
+
+def test_the_intervals_hold_the_mean_and_are_reproducible():
+    fitness = {("Walker-v0", name): np.array(values) for name, values in HAND_MADE.items()}
+    seeds = [0, 1, 2, 3, 4, 5]
+    rows = voxels_statistics.interval_rows(fitness, ["Walker-v0"], list(HAND_MADE), seeds)
+    assert rows == voxels_statistics.interval_rows(fitness, ["Walker-v0"], list(HAND_MADE), seeds)
+    for row in rows:
+        values = HAND_MADE[row["optimiser"]]
+        assert row["n"] == 6 and row["mean"] == pytest.approx(np.mean(values))
+        assert min(values) < row["low"] < row["mean"] < row["high"] < max(values)
+        rng = np.random.default_rng(seeds)
+        expected = bootstrap((values,), np.mean, method="percentile", random_state=rng).confidence_interval
+        assert (row["low"], row["high"]) == (expected.low, expected.high)
+    others = voxels_statistics.interval_rows(fitness, ["Walker-v0"], list(HAND_MADE), [6, 7, 8, 9, 10, 11])
+    assert [(row["low"], row["high"]) for row in others] != [(row["low"], row["high"]) for row in rows]
+
+
+def test_fewer_than_six_seeds_decide_nothing_but_the_numbers_are_written(tmp_path, monkeypatch):
+    path = tmp_path / "comparison.toml"
+    path.write_text(COMPARISON.replace("seeds = [0, 1, 2, 3, 4, 5]", "seeds = [0, 1, 2]"))
+    out = tmp_path / "runs" / "voxels-design-comparison"
+    write_finished_runs(out, {name: values[:3] for name, values in HAND_MADE.items()})
+    monkeypatch.setattr(voxels_study, "optimise_gaits", no_rollouts)
+    run_experiment(path, runs_dir=tmp_path / "runs", resume=True)
+    report = (out / "report.md").read_text()
+    assert "the comparison needs at least 6 seeds per optimiser" in report
+    # Three seeds a side: the best exact p is 1 / C(6, 3) = 0.05, not below the level.
+    assert "ga > random not decided, 3 and 3 seeds (p = 0.05)" in report
+    intervals = list(csv.DictReader(io.StringIO((out / "intervals.csv").read_text())))
+    assert [(row["optimiser"], row["n"]) for row in intervals] == [
+        ("random", "3"),
+        ("ga", "3"),
+        ("herd", "3"),
+    ]
+    assert all(float(row["low"]) <= float(row["mean"]) <= float(row["high"]) for row in intervals)

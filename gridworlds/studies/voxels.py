@@ -60,8 +60,12 @@ design's gait parameters from the search, "gait", and the final search's, "final
 design of each run as <task>-<optimiser>-<seed>.txt (a body file: `gridworlds view
 gridworlds/<task> --body FILE`), with "shared-ppo" the run's final policy in
 <task>-<optimiser>-<seed>.policy/, an agent checkpoint that shows the run's best design (`gridworlds
-view gridworlds/<task> --agent DIR`), and best.png: best fitness against env steps per task, the mean
-over seeds with its spread, one line per optimiser.
+view gridworlds/<task> --agent DIR`), best.png: best fitness against env steps per task, the mean
+over seeds with its spread, one line per optimiser, and the comparison that decides which optimiser
+finds fitter designs on each task (`voxels_statistics`: at least six seeds): comparison.csv (a
+one-sided Mann-Whitney U test of each ordered pair of optimisers' best fitness over the seeds),
+intervals.csv (each optimiser's mean with its 95% bootstrap interval) and report.md (the claims in
+words). Every one of these files is written again from the runs' files on `--resume`.
 
 The study `gait_noise` (experiments/voxels-gait-noise.toml) measures how much of that fitness is the gait
 search's luck: random designs, each scored by the same gait search from scratch under several seeds.
@@ -94,6 +98,7 @@ from gridworlds.engines.voxels.tasks import TASKS
 from gridworlds.extras import require
 from gridworlds.runner.config import NON_NEGATIVE, POSITIVE, TABLE, Fields, Kind
 from gridworlds.runner.plots import panels, save_png
+from gridworlds.studies.voxels_statistics import write_comparison
 from gridworlds.tables import csv_text
 
 if TYPE_CHECKING:
@@ -352,7 +357,8 @@ def design_run(
 
 def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[str, Any]:
     """Every task x optimiser x seed run (finished ones are kept on resume); writes progress.csv,
-    the best bodies and best.png; returns the best fitness of each run."""
+    the best bodies, best.png and the comparison of the optimisers (voxels_statistics); returns the
+    best fitness of each run."""
     runs = [(t, o, s) for t in params["tasks"] for o in params["optimisers"] for s in params["seeds"]]
     results = {}
     for task, optimiser, seed in tqdm(runs, desc="design runs", unit="run"):
@@ -383,6 +389,7 @@ def design_search(params: dict[str, Any], out_dir: Path, resume: bool) -> dict[s
             }
         )
     atomic.write_text(out_dir / "final.csv", csv_text(summary_rows, SUMMARY_COLUMNS))
+    write_comparison(summary_rows, params, out_dir)
     controller = (
         {"gait": {task: asdict(GaitSearch(**scoring_gait(task, params))) for task in params["tasks"]}}
         if params["controller"] == "gait"
