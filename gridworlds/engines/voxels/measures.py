@@ -3,11 +3,13 @@ its points, centre of mass, centre velocity, orientation and the terrain around 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gridworlds.engines.voxels.world import VOXEL, Worlds
+
+# EvoGym's C++ turns a clockwise angle a into 2 pi - a with pi written as 3.1415926; orientations
+# near a full turn (Flipper-v0's flips) are compared against thresholds, so the same constant is used.
+EVOGYM_PI = 3.1415926
 
 
 def piece_points(w: Worlds, piece: int) -> tuple[int, int]:
@@ -92,15 +94,16 @@ def orientation(w: Worlds, piece: int) -> np.ndarray:
     now, start = _gather(w.pos, index), _gather(w.start_pos, index)
     now = now - _masked_mean(now, mask)[:, None]
     start = start - _masked_mean(start, mask)[:, None]
-    now_len = np.linalg.norm(now, axis=2)
-    start_len = np.linalg.norm(start, axis=2) * mask  # padding weighs nothing
-    scale = now_len * start_len
-    degenerate = scale < 1e-7
-    dot = np.where(degenerate, 0.99999, (now * start).sum(axis=2) / np.where(degenerate, 1.0, scale))
-    dot = np.clip(dot, -0.99999, 0.99999)
+    # EvoGym's arithmetic step for step: at the start every cosine is 1 up to rounding, and which of
+    # them round past 1 (and are then read as 0.99999) decides the reading, so the order matters.
+    now_len = np.sqrt((now * now).sum(axis=2))
+    start_len = np.sqrt((start * start).sum(axis=2)) * mask  # padding weighs nothing
+    unit_now = now / np.where(now_len > 0, now_len, 1.0)[..., None]
+    unit_start = start / np.where(start_len > 0, start_len, 1.0)[..., None]
+    dot = (unit_now * unit_start).sum(axis=2)
+    dot = np.where(now_len * start_len < 1e-7, 0.99999, dot)
+    dot = np.where(dot > 1.0, 0.99999, np.where(dot < -1.0, -0.99999, dot))
     theta = (np.arccos(dot) * start_len).sum(axis=1) / start_len.sum(axis=1)
-    unit_now = now / np.where(now_len < 1e-12, 1.0, now_len)[..., None]
-    unit_start = start / np.where(start_len < 1e-12, 1.0, start_len)[..., None]
     cross = unit_now[..., 0] * unit_start[..., 1] - unit_now[..., 1] * unit_start[..., 0]
     cross = (cross * mask).sum(axis=1)
-    return np.where(cross > 0, 2 * math.pi - theta, theta)
+    return np.where(cross > 0, 2 * EVOGYM_PI - theta, theta)
